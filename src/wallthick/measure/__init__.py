@@ -1,0 +1,1 @@
+"""Wall-thickness measurement: LV frame, AHA segments, thickness, QC."""

@@ -1,0 +1,274 @@
+"""Result types of a wall-thickness measurement and their one serialisation.
+
+:class:`Measurement` holds the numbers (what goes into ``measurements.csv`` and
+the per-series JSON). :class:`MeasurementResult` adds the arrays a viewer or a
+QC picture needs (labels, thickness map, AHA segment map, LV frame).
+
+The CSV column list :data:`CSV_COLUMNS` is a public contract (see
+``docs/output_schema.md``); bump :data:`SCHEMA_VERSION` when it changes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from wallthick._version import __version__
+from wallthick.volume import ImageVolume, LabelVolume
+
+__all__ = [
+    "AHA_SEGMENTS",
+    "CSV_COLUMNS",
+    "POSTERIOR_SEGMENTS",
+    "SCHEMA_VERSION",
+    "SEPTAL_SEGMENTS",
+    "LVFrame",
+    "Measurement",
+    "MeasurementResult",
+    "PhaseInfo",
+    "SegmentStats",
+    "SeriesInfo",
+    "failed_row",
+]
+
+SCHEMA_VERSION = "1.0"
+
+#: AHA segments averaged for the septal thickness (basal + mid anteroseptal and
+#: inferoseptal; Cerqueira et al. 2002).
+SEPTAL_SEGMENTS: tuple[int, ...] = (2, 3, 8, 9)
+#: AHA segments averaged for the posterior (inferolateral) wall thickness.
+POSTERIOR_SEGMENTS: tuple[int, ...] = (5, 11)
+AHA_SEGMENTS: tuple[int, ...] = tuple(range(1, 18))
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "study_date",
+    "study_time",
+    "study_instance_uid",
+    "series_instance_uid",
+    "septal_thickness_mm",
+    "posterior_wall_thickness_mm",
+    "septal_uncertainty_mm",
+    "posterior_uncertainty_mm",
+    *(f"aha_{i}_mm" for i in AHA_SEGMENTS),
+    "lv_cavity_volume_ml",
+    "lv_mass_g",
+    "phase",
+    "segmentation_source",
+    "segmenter",
+    "qc_flags",
+    "status",
+    "error",
+    "source_path",
+    "wallthick_version",
+    "schema_version",
+)
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """Where a measured image came from (all strings; empty when unknown)."""
+
+    patient_id: str = ""
+    study_date: str = ""  # YYYYMMDD
+    study_time: str = ""  # HHMMSS(.ffffff)
+    study_instance_uid: str = ""
+    series_instance_uid: str = ""
+    series_description: str = ""
+    source_path: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentStats:
+    """Thickness statistics of one AHA segment (NaN when not covered)."""
+
+    segment: int
+    mean_mm: float
+    median_mm: float
+    max_mm: float
+    std_mm: float
+    n_points: int
+
+
+@dataclass(frozen=True)
+class PhaseInfo:
+    """One cardiac phase considered when choosing end-diastole."""
+
+    phase: str  # e.g. "70%" or "TriggerTime=650ms"
+    series_instance_uid: str
+    lv_cavity_volume_ml: float
+    chosen: bool = False
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The numbers of one wall-thickness measurement (one series).
+
+    Thicknesses are at end-diastole, perpendicular to the wall, in mm.
+    ``septal_*`` aggregates AHA segments 2, 3, 8, 9 and ``posterior_*``
+    aggregates segments 5 and 11. Uncertainties are 1-sigma standard
+    uncertainties of the reported value, in mm.
+    """
+
+    septal_thickness_mm: float
+    septal_uncertainty_mm: float
+    posterior_wall_thickness_mm: float
+    posterior_uncertainty_mm: float
+    segments: tuple[SegmentStats, ...]
+    lv_cavity_volume_ml: float
+    lv_mass_g: float
+    qc_flags: tuple[str, ...] = ()
+    phase: str = ""
+    phases: tuple[PhaseInfo, ...] = ()
+    segmentation_source: str = "auto"  # "auto" | "corrected"
+    segmenter: str = ""
+    series: SeriesInfo = field(default_factory=SeriesInfo)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    wallthick_version: str = __version__
+
+    def segment(self, number: int) -> SegmentStats:
+        """Statistics of AHA segment ``number`` (1-17)."""
+        for s in self.segments:
+            if s.segment == number:
+                return s
+        raise KeyError(f"AHA segment {number} is not in this measurement.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, JSON-serialisable (NaN becomes ``None``)."""
+        return _jsonable({"schema_version": SCHEMA_VERSION, **asdict(self)})
+
+    def to_row(self) -> dict[str, str]:
+        """One ``measurements.csv`` row, keyed by :data:`CSV_COLUMNS`."""
+        by_seg = {s.segment: s.mean_mm for s in self.segments}
+        row: dict[str, Any] = {
+            **{k: getattr(self.series, k) for k in _SERIES_COLUMNS},
+            "septal_thickness_mm": self.septal_thickness_mm,
+            "posterior_wall_thickness_mm": self.posterior_wall_thickness_mm,
+            "septal_uncertainty_mm": self.septal_uncertainty_mm,
+            "posterior_uncertainty_mm": self.posterior_uncertainty_mm,
+            **{f"aha_{i}_mm": by_seg.get(i, math.nan) for i in AHA_SEGMENTS},
+            "lv_cavity_volume_ml": self.lv_cavity_volume_ml,
+            "lv_mass_g": self.lv_mass_g,
+            "phase": self.phase,
+            "segmentation_source": self.segmentation_source,
+            "segmenter": self.segmenter,
+            "qc_flags": ";".join(self.qc_flags),
+            "status": "ok",
+            "error": "",
+            "wallthick_version": self.wallthick_version,
+            "schema_version": SCHEMA_VERSION,
+        }
+        return {c: _fmt(row.get(c, "")) for c in CSV_COLUMNS}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Measurement:
+        """Inverse of :meth:`to_dict`."""
+        d = dict(data)
+        d.pop("schema_version", None)
+        d["segments"] = tuple(SegmentStats(**_nan(s)) for s in d.get("segments", ()))
+        d["phases"] = tuple(PhaseInfo(**_nan(p)) for p in d.get("phases", ()))
+        d["series"] = SeriesInfo(**d.get("series", {}))
+        d["qc_flags"] = tuple(d.get("qc_flags", ()))
+        return cls(**_nan(d))
+
+
+_SERIES_COLUMNS = (
+    "patient_id",
+    "study_date",
+    "study_time",
+    "study_instance_uid",
+    "series_instance_uid",
+    "source_path",
+)
+_FLOAT_FIELDS = {
+    "septal_thickness_mm",
+    "septal_uncertainty_mm",
+    "posterior_wall_thickness_mm",
+    "posterior_uncertainty_mm",
+    "lv_cavity_volume_ml",
+    "lv_mass_g",
+    "mean_mm",
+    "median_mm",
+    "max_mm",
+    "std_mm",
+}
+
+
+def failed_row(series: SeriesInfo, error: str, qc_flags: Sequence[str] = ()) -> dict[str, str]:
+    """A ``measurements.csv`` row for a series that could not be measured."""
+    row = {c: "" for c in CSV_COLUMNS}
+    row.update({k: getattr(series, k) for k in _SERIES_COLUMNS})
+    row.update(
+        status="failed",
+        error=" ".join(error.split()),
+        qc_flags=";".join(qc_flags),
+        wallthick_version=__version__,
+        schema_version=SCHEMA_VERSION,
+    )
+    return row
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def _nan(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (math.nan if v is None and k in _FLOAT_FIELDS else v) for k, v in d.items()}
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    return obj
+
+
+@dataclass(frozen=True, eq=False)
+class LVFrame:
+    """The LV's own coordinate frame, in LPS mm.
+
+    ``long_axis`` is the unit vector from the apex to the mitral-plane centre;
+    ``septal_direction`` is a unit vector perpendicular to it pointing from the
+    LV centre to the middle of the septum (between the RV insertion points).
+    """
+
+    apex_mm: npt.NDArray[np.float64]
+    base_center_mm: npt.NDArray[np.float64]
+    long_axis: npt.NDArray[np.float64]
+    septal_direction: npt.NDArray[np.float64]
+    rv_insertion_points_mm: npt.NDArray[np.float64]  # (2, 3): anterior, inferior
+
+
+@dataclass(frozen=True, eq=False)
+class MeasurementResult:
+    """A :class:`Measurement` with the arrays it was computed from.
+
+    ``thickness_mm`` is on the grid of ``labels`` (NaN off the myocardium);
+    ``aha_segments`` holds the AHA segment (1-17, 0 elsewhere) of each
+    myocardial voxel. ``probes`` maps ``"septal"``/``"posterior"`` to an
+    ``(n, 2, 3)`` array of representative endocardial->epicardial line
+    segments in LPS mm, for drawing where the value was taken.
+    """
+
+    measurement: Measurement
+    image: ImageVolume | None
+    labels: LabelVolume
+    thickness_mm: npt.NDArray[np.float32]
+    aha_segments: npt.NDArray[np.uint8]
+    frame: LVFrame
+    probes: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
