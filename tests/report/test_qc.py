@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from wallthick.labels import Label
+from wallthick.measure.result import MeasurementResult
+from wallthick.report import render_qc_picture
+from wallthick.report._planes import project_segments, sample_plane, short_axis_plane
+from wallthick.report.qc import qc_figure
+
+
+def test_render_qc_picture_writes_png(synthetic_result: MeasurementResult, tmp_path: Path) -> None:
+    out = tmp_path / "qc.png"
+    render_qc_picture(synthetic_result, out)
+    img = imread(out)
+    assert img.shape[0] > 300 and img.shape[1] > 900
+    assert img[..., :3].std() > 0.05  # not blank
+    assert [p.name for p in tmp_path.iterdir()] == ["qc.png"]  # no temporary left
+
+
+def test_title_has_values_and_uncertainty(synthetic_result: MeasurementResult) -> None:
+    fig = qc_figure(synthetic_result)
+    title = fig.get_suptitle()
+    assert "Septal 10.0 ± 0.4 mm" in title
+    assert "Posterior 10.0 ± 0.5 mm" in title
+    assert "P001" not in title  # no patient ID in pictures
+
+
+def test_short_axis_reformat_is_a_ring_with_septum_left(
+    synthetic_result: MeasurementResult,
+) -> None:
+    r = synthetic_result
+    mid = r.frame.base_center_mm - 35.0 * r.frame.long_axis
+    plane = short_axis_plane(r.frame, mid, 50.0, 0.5)
+    lab = sample_plane(r.labels.array, r.labels.geometry, plane, order=0, cval=0)
+    n = plane.size
+    row = lab[n // 2]
+    myo_cols = np.flatnonzero(row == Label.LV_MYOCARDIUM)
+    # wall thickness along the centre row: 2 walls of 10 mm at 0.5 mm pixels
+    assert abs(len(myo_cols) * 0.5 - 20.0) <= 2.0
+    assert lab[n // 2, n // 2] == Label.LV_BLOOD_POOL
+    rv_cols = np.flatnonzero(row == Label.RV_BLOOD_POOL)
+    assert rv_cols.size and rv_cols.mean() < n / 2  # RV (septal side) on the left
+    xy, dist = project_segments(r.probes["septal"], plane)
+    assert dist[0] < 1e-6 and xy[0, 0, 0] < 0 and xy[0, 1, 0] < xy[0, 0, 0]
+    assert np.allclose(xy[0, :, 1], 0.0, atol=1e-9)
+
+
+def test_without_image_and_without_probes(
+    make_synthetic: Callable[..., MeasurementResult], tmp_path: Path
+) -> None:
+    r = make_synthetic(1, with_image=False)
+    r = MeasurementResult(
+        r.measurement, None, r.labels, r.thickness_mm, r.aha_segments, r.frame, probes={}
+    )
+    render_qc_picture(r, tmp_path / "qc.png")
+    assert (tmp_path / "qc.png").stat().st_size > 1000
+
+
+def test_bad_arguments(synthetic_result: MeasurementResult, tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="Argument 'result' must be a MeasurementResult"):
+        render_qc_picture("x", tmp_path / "a.png")  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        render_qc_picture(synthetic_result, tmp_path / "missing" / "a.png")
