@@ -1,0 +1,141 @@
+"""``wallthick compare``: flag real pre/post changes of septal and posterior thickness.
+
+One input (a ``measurements.csv`` or a results folder): every group's baseline
+is paired with each later study. Two inputs (CSV or ``measurement.json``
+files): the first is the baseline, the second the follow-up.
+Exit code 0 when every pair was compared, 1 when some could not be (each has
+its reason in the output), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from wallthick.compare import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_FLOOR_MM,
+    FLAGS,
+    ComparisonRow,
+    compare_measurements,
+    compare_sets,
+)
+from wallthick.errors import WallthickError
+from wallthick.report.tables import read_measurements, write_comparison_csv
+
+__all__ = ["add_parser", "run"]
+
+logger = logging.getLogger(__name__)
+
+
+def _non_negative_mm(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of mm, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 mm, got {text!r}")
+    return value
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text!r}")
+    return value
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "compare",
+        help="flag changes of wall thickness beyond measurement error",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="MEASUREMENTS",
+        help="measurements.csv or results folder; or two files (baseline, follow-up): "
+        "CSV tables or measurement.json records",
+    )
+    p.add_argument("--out", "-o", type=Path, required=True, help="comparison CSV to write")
+    p.add_argument("--key", default="patient_id", help="column grouping one subject's studies")
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="SERIES_UID_OR_DATE",
+        help="baseline: series or study instance UID, or study date (YYYYMMDD); "
+        "default: each subject's earliest study",
+    )
+    p.add_argument(
+        "--floor-mm",
+        type=_non_negative_mm,
+        default=DEFAULT_FLOOR_MM,
+        help=f"smallest threshold in mm, whatever the uncertainties (default {DEFAULT_FLOOR_MM})",
+    )
+    p.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=DEFAULT_CONFIDENCE,
+        help=f"two-sided confidence of the minimal detectable change (default {DEFAULT_CONFIDENCE})",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs: list[Path] = args.inputs
+    if len(inputs) > 2:
+        print("wallthick compare: give one table, or two files (baseline, follow-up).")
+        return 2
+    if len(inputs) == 2 and args.baseline is not None:
+        print(
+            "wallthick compare: --baseline applies to one table only (with two files, "
+            "the first is the baseline)."
+        )
+        return 2
+    try:
+        tables = [read_measurements(p) for p in inputs]
+        if len(tables) == 1:
+            rows = compare_measurements(
+                tables[0],
+                key=args.key,
+                baseline=args.baseline,
+                floor_mm=args.floor_mm,
+                confidence=args.confidence,
+            )
+        else:
+            rows = compare_sets(
+                tables[0],
+                tables[1],
+                key=args.key,
+                floor_mm=args.floor_mm,
+                confidence=args.confidence,
+            )
+        write_comparison_csv(rows, args.out)
+    except (FileNotFoundError, ValueError, WallthickError) as exc:
+        print(f"wallthick compare: {exc}")
+        return 2
+    print(_summary(rows, args.out))
+    return 0 if all(r.compared for r in rows) else 1
+
+
+def _summary(rows: list[ComparisonRow], out: Path) -> str:
+    counts = Counter(r.flag for r in rows)
+    pairs = len({(r.group, r.baseline_series_uid, r.followup_series_uid) for r in rows})
+    parts = ", ".join(f"{counts[f]} {f}" for f in FLAGS if counts[f])
+    lines = [
+        f"{pairs} pair(s), {len(rows)} wall comparison(s): {parts or 'none'}",
+        f"written to {out}",
+    ]
+    reasons = Counter(r.reason.split(":")[0] for r in rows if not r.compared)
+    lines += [f"  not compared ({n}): {reason}" for reason, n in reasons.most_common()]
+    return "\n".join(lines)

@@ -1,0 +1,175 @@
+"""Reading measurement tables and writing comparison tables (files only here).
+
+Inputs accepted wherever "measurements" are read:
+
+* a ``measurements.csv`` (the batch table, :data:`~wallthick.measure.result.CSV_COLUMNS`);
+* a results folder (its ``measurements.csv``);
+* a single ``measurement.json`` written by ``wallthick measure``/``batch``
+  (its ``row``, or a bare :meth:`Measurement.to_dict` document).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wallthick.compare import COMPARISON_COLUMNS, ComparisonRow
+from wallthick.errors import WallthickError
+from wallthick.measure.result import CSV_COLUMNS, Measurement
+
+__all__ = [
+    "MEASUREMENTS_CSV",
+    "RECORD_NAME",
+    "SeriesRecord",
+    "find_series_records",
+    "read_comparison_csv",
+    "read_measurements",
+    "write_comparison_csv",
+]
+
+logger = logging.getLogger(__name__)
+
+MEASUREMENTS_CSV = "measurements.csv"
+RECORD_NAME = "measurement.json"
+QC_NAME = "qc.png"
+
+
+def read_measurements(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Measurement rows (strings keyed by column) from a CSV, folder or JSON.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist, or a folder has no ``measurements.csv``.
+    WallthickError
+        The file cannot be parsed as a measurements table or record.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / MEASUREMENTS_CSV
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: measurements file not found.")
+    if p.suffix.lower() == ".json":
+        return [_row_from_json(p)]
+    return _read_csv(p, required=("series_instance_uid", "septal_thickness_mm"))
+
+
+def write_comparison_csv(rows: Iterable[ComparisonRow], path: str | os.PathLike[str]) -> None:
+    """Write comparison rows as CSV (:data:`~wallthick.compare.COMPARISON_COLUMNS`),
+    atomically (temporary file in the same folder, then rename)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(COMPARISON_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r.to_row())
+    _atomic_write_text(Path(path), buf.getvalue())
+
+
+def read_comparison_csv(path: str | os.PathLike[str]) -> list[ComparisonRow]:
+    """Inverse of :func:`write_comparison_csv`."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: comparison file not found.")
+    return [ComparisonRow.from_row(r) for r in _read_csv(p, required=("wall", "flag"))]
+
+
+@dataclass(frozen=True)
+class SeriesRecord:
+    """One series folder of a results directory (as far as the report needs it)."""
+
+    folder: Path
+    row: dict[str, str]
+    measurement: Measurement | None
+    qc_png: Path | None
+
+
+def find_series_records(results_dir: str | os.PathLike[str]) -> list[SeriesRecord]:
+    """Every ``measurement.json`` below ``results_dir`` with its QC picture.
+
+    The folder layout is the batch's (``docs/output_schema.md``), but any
+    folder holding a ``measurement.json`` is accepted. Unreadable records are
+    logged and skipped.
+    """
+    root = Path(results_dir)
+    out: list[SeriesRecord] = []
+    for path in sorted(root.rglob(RECORD_NAME)):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            row = _row_from_record(data, path)
+        except (OSError, ValueError, WallthickError) as exc:
+            logger.warning("skipping unreadable record %s (%s)", path, exc)
+            continue
+        measurement = _measurement_from_record(data)
+        qc = path.parent / QC_NAME
+        out.append(SeriesRecord(path.parent, row, measurement, qc if qc.is_file() else None))
+    return out
+
+
+# -- helpers ----------------------------------------------------------------
+def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            rows = [{k: (v or "") for k, v in r.items() if k is not None} for r in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise WallthickError(f"{path}: cannot read the CSV table ({exc}).") from exc
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise WallthickError(
+            f"{path}: not a wallthick table, columns {', '.join(missing)} are missing."
+        )
+    return rows
+
+
+def _row_from_json(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise WallthickError(f"{path}: cannot read the measurement record ({exc}).") from exc
+    return _row_from_record(data, path)
+
+
+def _row_from_record(data: Any, path: Path) -> dict[str, str]:
+    if isinstance(data, dict) and isinstance(data.get("row"), dict):
+        return {c: str(data["row"].get(c, "") or "") for c in CSV_COLUMNS}
+    m = _measurement_from_record(data)
+    if m is None:
+        raise WallthickError(
+            f"{path}: not a wallthick measurement record (no 'row' and no measurement)."
+        )
+    return m.to_row()
+
+
+def _measurement_from_record(data: Any) -> Measurement | None:
+    if not isinstance(data, dict):
+        return None
+    doc = data.get("measurement") if isinstance(data.get("measurement"), dict) else data
+    if not isinstance(doc, dict) or "septal_thickness_mm" not in doc:
+        return None
+    try:
+        return Measurement.from_dict(doc)
+    except (TypeError, ValueError, KeyError) as exc:
+        logger.warning("measurement record could not be parsed (%s)", exc)
+        return None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"Folder of the output file does not exist: {path.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
