@@ -5,77 +5,129 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pydicom
-from pydicom.errors import InvalidDicomError
 
 from wallthick.errors import InvalidSeriesError
+from wallthick.io.dicom import MAX_VOLUME_BYTES, load_series
+from wallthick.io.discover import SeriesDescriptor, discover_series
 from wallthick.volume import ImageVolume
 
-__all__ = ["load_image", "load_volume_file"]
+__all__ = ["load_image", "load_volume_file", "VOLUME_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
+#: File name endings read through SimpleITK.
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
 
 def load_volume_file(path: str | os.PathLike[str]) -> ImageVolume:
-    """Load a NIfTI/NRRD/MetaImage volume through SimpleITK (geometry in LPS)."""
+    """Load a NIfTI, NRRD or MetaImage volume through SimpleITK.
+
+    ITK reports geometry in LPS whatever the file's convention (NIfTI's RAS is
+    converted), so the result is in the same patient frame as DICOM series.
+    Values are returned as ``float32`` (HU for CT).
+
+    Raises
+    ------
+    InvalidSeriesError
+        The file cannot be read, is not a 3-D scalar volume, or is too large.
+    """
     import SimpleITK as sitk
 
     p = Path(path)
+    if not p.is_file():
+        raise InvalidSeriesError(f"{p}: no such volume file.")
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
     try:
-        img = sitk.ReadImage(str(p))
+        reader.ReadImageInformation()
+        size = reader.GetSize()
+        components = reader.GetNumberOfComponents()
     except RuntimeError as exc:
-        raise InvalidSeriesError(f"{p}: cannot read volume file ({exc}).") from exc
-    return ImageVolume.from_sitk(img, {"source_path": str(p)})
+        raise InvalidSeriesError(f"{p}: cannot read volume file ({_first_line(exc)}).") from exc
+    if len(size) != 3 or components != 1:
+        raise InvalidSeriesError(
+            f"{p}: expected a 3-D scalar volume, got {len(size)}-D with {components} component(s)."
+        )
+    if int(np.prod(size)) * 4 > MAX_VOLUME_BYTES:
+        raise InvalidSeriesError(f"{p}: volume of {size} voxels is larger than the loading limit.")
+    try:
+        image = sitk.Cast(reader.Execute(), sitk.sitkFloat32)
+    except RuntimeError as exc:
+        raise InvalidSeriesError(f"{p}: cannot read volume file ({_first_line(exc)}).") from exc
+    try:
+        return ImageVolume.from_sitk(image, _file_metadata(p))
+    except ValueError as exc:  # e.g. a degenerate direction matrix
+        raise InvalidSeriesError(f"{p}: invalid geometry ({exc}).") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1][:200] if lines else type(exc).__name__
+
+
+def _file_metadata(path: Path) -> dict[str, Any]:
+    return {
+        "patient_id": "",
+        "study_date": "",
+        "study_time": "",
+        "study_instance_uid": "",
+        "series_instance_uid": "",
+        "series_description": path.name,
+        "modality": "",
+        "phase": "",
+        "source_path": str(path),
+    }
 
 
 def load_image(path: str | os.PathLike[str]) -> ImageVolume:
-    """Load a DICOM folder, one file of a DICOM series, or a volume file."""
+    """Load a CT volume from a DICOM folder, one file of a DICOM series, or a volume file.
+
+    * a folder: the single usable CT series found in it (refused, listing the
+      candidates, when there are several or none);
+    * a NIfTI/NRRD/MetaImage file: :func:`load_volume_file`;
+    * any other file: the DICOM series it belongs to, found among the files of
+      its folder.
+
+    Raises
+    ------
+    InvalidSeriesError
+        Nothing loadable, or several candidate series.
+    """
     p = Path(path)
     if p.is_dir():
-        return _load_folder(p, None)
+        return _load_folder(p)
+    if not p.is_file():
+        raise InvalidSeriesError(f"{p}: no such file or folder.")
     if p.name.lower().endswith(VOLUME_SUFFIXES):
         return load_volume_file(p)
-    try:
-        ds = pydicom.dcmread(p, stop_before_pixels=True)
-    except (InvalidDicomError, OSError) as exc:
-        raise InvalidSeriesError(f"{p}: neither DICOM nor a volume file ({exc}).") from exc
-    return _load_folder(p.parent, str(ds.get("SeriesInstanceUID", "")))
+    return _load_file(p)
 
 
-def _load_folder(folder: Path, series_uid: str | None) -> ImageVolume:
-    slices = []
-    for f in sorted(folder.iterdir()):
-        if not f.is_file() or f.name.startswith("."):
-            continue
-        try:
-            ds = pydicom.dcmread(f)
-        except (InvalidDicomError, OSError):
-            continue
-        if "PixelData" not in ds or "ImagePositionPatient" not in ds:
-            continue
-        if series_uid is None:
-            series_uid = str(ds.SeriesInstanceUID)
-        if str(ds.get("SeriesInstanceUID", "")) == series_uid:
-            slices.append(ds)
-    if not slices:
-        raise InvalidSeriesError(f"{folder}: no DICOM image slices found.")
-    iop = np.asarray(slices[0].ImageOrientationPatient, dtype=float)
-    row, col = iop[:3], iop[3:]
-    normal = np.cross(row, col)
-    slices.sort(key=lambda d: float(np.dot(np.asarray(d.ImagePositionPatient, float), normal)))
-    pos = np.array([np.asarray(d.ImagePositionPatient, float) for d in slices])
-    dz = float(np.median(np.diff(pos @ normal))) if len(slices) > 1 else 1.0
-    arr = np.empty((len(slices), slices[0].Rows, slices[0].Columns), np.float32)
-    for i, d in enumerate(slices):
-        arr[i] = d.pixel_array * float(d.get("RescaleSlope", 1)) + float(
-            d.get("RescaleIntercept", 0)
-        )
-    ps = [float(v) for v in slices[0].PixelSpacing]
-    direction = np.stack([normal, col, row], axis=1)
-    return ImageVolume(
-        arr, np.array([dz, ps[0], ps[1]]), pos[0], direction, {"source_path": str(folder)}
+def _load_folder(folder: Path) -> ImageVolume:
+    found = discover_series(folder)
+    usable = found.usable
+    if len(usable) == 1:
+        return load_series(usable[0])
+    if not usable:
+        reasons = "; ".join(f"{d.label}: {d.skip_reason}" for d in found[:5]) or "no DICOM images"
+        raise InvalidSeriesError(f"{folder}: no loadable CT series ({reasons}).")
+    names = "; ".join(d.label for d in usable[:5])
+    raise InvalidSeriesError(
+        f"{folder}: {len(usable)} CT series found ({names}); pick one with "
+        "wallthick.io.discover_series() and load_series()."
     )
+
+
+def _load_file(path: Path) -> ImageVolume:
+    found = discover_series(path.parent) if path.parent.is_dir() else discover_series(path)
+    resolved = path.resolve()
+    mine: list[SeriesDescriptor] = [
+        d for d in found if any(f.resolve() == resolved for f in d.files)
+    ]
+    if not mine:
+        reason = next((r.reason for r in found.rejected if r.path.resolve() == resolved), "")
+        raise InvalidSeriesError(reason or f"{path}: not part of a DICOM image series.")
+    return load_series(mine[0])
