@@ -1,0 +1,39 @@
+"""Batch measurement: a tree of scans in, a complete table and per-series folders out.
+
+Public API: :func:`run_batch` (discover, measure in parallel or on a dask
+cluster, resume), :func:`measure_to_folder` (one series or volume file),
+:func:`series_output_dir` and :func:`load_results` (the results folder layout,
+see ``docs/output_schema.md``).
+"""
+
+from wallthick.batch.outputs import (
+    CSV_NAME,
+    OUTPUT_SCHEMA_VERSION,
+    SKIPPED_NAME,
+    StoredResult,
+    load_results,
+    series_output_dir,
+)
+from wallthick.batch.plan import SkippedSeries
+from wallthick.batch.runner import (
+    BatchOptions,
+    BatchSummary,
+    SeriesOutcome,
+    measure_to_folder,
+    run_batch,
+)
+
+__all__ = [
+    "CSV_NAME",
+    "OUTPUT_SCHEMA_VERSION",
+    "SKIPPED_NAME",
+    "BatchOptions",
+    "BatchSummary",
+    "SeriesOutcome",
+    "SkippedSeries",
+    "StoredResult",
+    "load_results",
+    "measure_to_folder",
+    "run_batch",
+    "series_output_dir",
+]

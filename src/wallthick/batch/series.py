@@ -1,0 +1,472 @@
+"""Measure one series (or one multiphase study) and write its results folder.
+
+:func:`process_task` is what runs on a worker (a local process or a dask
+worker): it never raises for a problem with the data. Whatever happens it
+returns the series' record and, when it got that far, leaves a completed
+``measurement.json`` (written last, atomically) in the series folder.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+import os
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from wallthick._version import __version__
+from wallthick.batch.outputs import (
+    CORRECTED_NIFTI,
+    CORRECTED_SEG,
+    CORRECTION_PROVENANCE,
+    LOG_NAME,
+    OUTPUT_SCHEMA_VERSION,
+    QC_PNG,
+    RECORD_NAME,
+    SEGMENTATION_NIFTI,
+    SEGMENTATION_SEG,
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    remove_stale_temporaries,
+    series_output_dir,
+)
+from wallthick.errors import WallthickError
+from wallthick.measure.result import (
+    CSV_COLUMNS,
+    MeasurementResult,
+    SeriesInfo,
+    failed_row,
+)
+from wallthick.volume import LabelVolume
+
+__all__ = ["SeriesTask", "TaskSettings", "process_task", "software_versions"]
+
+logger = logging.getLogger(__name__)
+
+_SERIES_KEYS = (
+    "patient_id",
+    "study_date",
+    "study_time",
+    "study_instance_uid",
+    "series_instance_uid",
+    "source_path",
+)
+
+
+@dataclass(frozen=True)
+class SeriesTask:
+    """One unit of work: a series, a multiphase study, or a volume file.
+
+    Attributes
+    ----------
+    key : str
+        Stable identity used by ``--resume`` (``series:<uid>``,
+        ``phases:<uid>|<uid>...`` or ``file:<absolute path>``).
+    kind : str
+        ``"series"``, ``"phases"`` or ``"file"``.
+    members : tuple
+        The loader's series descriptors (one per phase for ``"phases"``).
+    info : SeriesInfo
+        What the row says when the series cannot be measured.
+    folder_uids : tuple of str
+        UIDs whose :func:`series_output_dir` may hold this task's results
+        (each phase for a multiphase study); the first is used for failures.
+    secrets : tuple of str
+        Strings kept out of logs unless ``show_phi`` (patient ID and name).
+    """
+
+    key: str
+    kind: str
+    members: tuple[Any, ...]
+    info: SeriesInfo
+    folder_uids: tuple[str, ...]
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """A name for logs and summaries that identifies nobody."""
+        return series_output_dir(".", self.folder_uids[0]).name
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """What every task of a batch shares (picklable)."""
+
+    segmenter: str = "classical"
+    show_phi: bool = False
+    write_dicom_seg: bool = True
+    write_qc: bool = True
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of wallthick and of the libraries that shape its numbers."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"wallthick": __version__, "python": platform.python_version()}
+    for dist in ("numpy", "scipy", "scikit-image", "SimpleITK", "pydicom", "highdicom"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = ""
+    return out
+
+
+# -- entry point on the worker ----------------------------------------------------
+def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict[str, Any]:
+    """Measure ``task`` and write its folder under ``out_dir``; return its record.
+
+    Never raises for a data problem: a failure is returned (and written) as a
+    record with ``status == "failed"``.
+    """
+    out = Path(out_dir)
+    redact = _Redactor(() if settings.show_phi else (*task.secrets, *_path_secrets(task)))
+    started = time.monotonic()
+    log = _TaskLog(redact)
+    with log.capture(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        log.line(f"wallthick {__version__}: measuring {task.kind} {task.label}")
+        if settings.show_phi:
+            log.line(f"source: {task.info.source_path} patient_id={task.info.patient_id}")
+        try:
+            record, folder = _measure_and_write(task, out, settings, log)
+        except Exception as exc:  # a data problem or a bug: never stops the batch
+            folder = series_output_dir(out, task.folder_uids[0])
+            record = _failed_record(task, exc, redact)
+            log.line(f"FAILED: {type(exc).__name__}: {redact(str(exc))}")
+            if not isinstance(exc, WallthickError):
+                log.line(redact(traceback.format_exc()))
+    record["warnings"] = [redact(f"{w.category.__name__}: {w.message}") for w in caught]
+    for text in record["warnings"]:
+        log.line(f"warning: {text}")
+    record["elapsed_s"] = round(time.monotonic() - started, 3)
+    record["finished_utc"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    log.line(f"status: {record['status']} in {record['elapsed_s']:.1f} s")
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / LOG_NAME, log.text())
+    atomic_write_json(folder / RECORD_NAME, record)  # last: marks the series complete
+    return record
+
+
+def _measure_and_write(
+    task: SeriesTask, out: Path, settings: TaskSettings, log: _TaskLog
+) -> tuple[dict[str, Any], Path]:
+    corrected = _find_corrected(task, out)
+    if corrected is not None:
+        uid, labels_path = corrected
+        log.line(f"using the corrected segmentation of {series_output_dir(out, uid).name}")
+        result, source_member = _measure_corrected(task, uid, labels_path)
+    else:
+        result, source_member = _measure_auto(task, settings, log)
+    row = _row(task, result)
+    folder = series_output_dir(out, _folder_uid(task, source_member))
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder)
+    files = _write_artefacts(result, folder, source_member, settings, log, corrected is not None)
+    record = _ok_record(task, result, row, settings, files)
+    if corrected is not None:
+        record["corrected"] = _correction_info(folder)
+    return record, folder
+
+
+# -- measuring -------------------------------------------------------------
+def _measure_auto(
+    task: SeriesTask, settings: TaskSettings, log: _TaskLog
+) -> tuple[MeasurementResult, Any]:
+    from wallthick.io import load_image, load_phases, load_series
+    from wallthick.measure import measure_wall_thickness
+
+    t0 = time.monotonic()
+    source: Any
+    if task.kind == "file":
+        source = load_image(task.info.source_path)
+    elif task.kind == "phases":
+        source = [volume for member in task.members for volume in load_phases(member)]
+    else:
+        source = load_series(task.members[0])
+    log.line(f"loaded in {time.monotonic() - t0:.1f} s")
+    t0 = time.monotonic()
+    result = measure_wall_thickness(source, options=None, segmenter=settings.segmenter)
+    log.line(f"segmented and measured in {time.monotonic() - t0:.1f} s")
+    chosen = result.measurement.series.series_instance_uid or _chosen_phase_uid(result)
+    return result, _member(task, chosen)
+
+
+def _measure_corrected(
+    task: SeriesTask, uid: str, labels_path: Path
+) -> tuple[MeasurementResult, Any]:
+    import SimpleITK as sitk
+
+    from wallthick.io import load_image, load_series
+    from wallthick.measure import measure_labels
+
+    member = _member(task, uid)
+    image = load_series(member) if member is not None else load_image(task.info.source_path)
+    try:
+        labels_img = sitk.ReadImage(str(labels_path))
+    except RuntimeError as exc:
+        raise WallthickError(
+            f"{labels_path.name}: the corrected segmentation cannot be read ({exc})."
+        ) from exc
+    labels = LabelVolume.from_sitk(labels_img)
+    if not labels.geometry.same_grid(image.geometry, atol=1e-3):
+        raise WallthickError(
+            f"{labels_path.name}: the corrected segmentation is not on the grid of its "
+            "series; save it again from the napari plugin."
+        )
+    result = measure_labels(labels, image, segmentation_source="corrected")
+    return result, member
+
+
+def _chosen_phase_uid(result: MeasurementResult) -> str:
+    for phase in result.measurement.phases:
+        if phase.chosen:
+            return phase.series_instance_uid
+    return ""
+
+
+def _member(task: SeriesTask, uid: str) -> Any:
+    for m in task.members:
+        if str(getattr(m, "series_instance_uid", "")) == uid:
+            return m
+    return task.members[0] if task.members else None
+
+
+def _folder_uid(task: SeriesTask, member: Any) -> str:
+    for m, uid in zip(task.members, task.folder_uids, strict=False):
+        if m is member:
+            return uid
+    return task.folder_uids[0]
+
+
+def _find_corrected(task: SeriesTask, out: Path) -> tuple[str, Path] | None:
+    for uid in task.folder_uids:
+        path = series_output_dir(out, uid) / CORRECTED_NIFTI
+        if path.is_file():
+            return uid, path
+    return None
+
+
+# -- writing ---------------------------------------------------------------
+def _write_artefacts(
+    result: MeasurementResult,
+    folder: Path,
+    member: Any,
+    settings: TaskSettings,
+    log: _TaskLog,
+    corrected: bool,
+) -> dict[str, str | None]:
+    files: dict[str, str | None] = {"log": LOG_NAME}
+    if not corrected:
+        _write_nifti(result.labels, folder / SEGMENTATION_NIFTI)
+        files["segmentation"] = SEGMENTATION_NIFTI
+    else:
+        files["segmentation"] = (
+            SEGMENTATION_NIFTI if (folder / SEGMENTATION_NIFTI).is_file() else None
+        )
+        files["segmentation_corrected"] = CORRECTED_NIFTI
+    files["dicom_seg"] = None
+    seg_name = CORRECTED_SEG if corrected else SEGMENTATION_SEG
+    source_files = _source_files(member)
+    if settings.write_dicom_seg and source_files:
+        from wallthick.batch.dicomseg import write_dicom_seg
+
+        try:
+            with atomic_write(folder / seg_name) as tmp:
+                write_dicom_seg(result.labels, source_files, tmp, corrected=corrected)
+            files["dicom_seg"] = seg_name
+        except (WallthickError, ValueError, TypeError) as exc:
+            log.line(f"DICOM SEG not written: {type(exc).__name__}: {exc}")
+    elif settings.write_dicom_seg:
+        log.line("DICOM SEG not written: the source is not a DICOM series")
+    files["qc_png"] = None
+    if settings.write_qc:
+        from wallthick.report.qc import render_qc_picture
+
+        render_qc_picture(result, folder / QC_PNG)
+        files["qc_png"] = QC_PNG
+    return files
+
+
+def _write_nifti(labels: LabelVolume, path: Path) -> None:
+    import SimpleITK as sitk
+
+    with atomic_write(path) as tmp:
+        sitk.WriteImage(labels.to_sitk(), str(tmp), useCompression=True)
+
+
+def _source_files(member: Any) -> list[Path]:
+    if member is None:
+        return []
+    files = getattr(member, "files", None) or ()
+    return sorted({Path(f) for f in files})
+
+
+# -- records ---------------------------------------------------------------
+def _row(task: SeriesTask, result: MeasurementResult) -> dict[str, str]:
+    row = result.measurement.to_row()
+    for key in _SERIES_KEYS:
+        if not row.get(key):
+            row[key] = str(getattr(task.info, key))
+    if task.kind == "phases":
+        chosen = _chosen_phase_uid(result)
+        if chosen:
+            row["series_instance_uid"] = chosen
+    return {c: row.get(c, "") for c in CSV_COLUMNS}
+
+
+def _ok_record(
+    task: SeriesTask,
+    result: MeasurementResult,
+    row: dict[str, str],
+    settings: TaskSettings,
+    files: dict[str, str | None],
+) -> dict[str, Any]:
+    m = result.measurement
+    info = replace(m.series, **{k: row[k] for k in _SERIES_KEYS if not getattr(m.series, k)})
+    m = replace(m, series=info)
+    return {
+        **_base_record(task, settings),
+        "status": "ok",
+        "row": row,
+        "measurement": m.to_dict(),
+        "phases": m.to_dict()["phases"],
+        "error": None,
+        "files": files,
+    }
+
+
+def _failed_record(task: SeriesTask, exc: BaseException, redact: _Redactor) -> dict[str, Any]:
+    message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, WallthickError) else str(exc)
+    criteria = tuple(getattr(exc, "criteria", ()) or ())
+    return {
+        **_base_record(task, None),
+        "status": "failed",
+        "row": failed_row(task.info, message, criteria),
+        "measurement": None,
+        "phases": [],
+        "error": {
+            "type": type(exc).__name__,
+            "message": message,
+            "message_redacted": redact(message),
+            "criteria": list(criteria),
+            "retryable": isinstance(exc, MemoryError),
+        },
+        "files": {"log": LOG_NAME},
+    }
+
+
+def _base_record(task: SeriesTask, settings: TaskSettings | None) -> dict[str, Any]:
+    return {
+        "output_schema_version": OUTPUT_SCHEMA_VERSION,
+        "task_key": task.key,
+        "task_kind": task.kind,
+        "folder_uids": list(task.folder_uids),
+        "options": {"segmenter": settings.segmenter if settings else ""},
+        "versions": software_versions(),
+    }
+
+
+def _correction_info(folder: Path) -> dict[str, Any]:
+    import json
+
+    path = folder / CORRECTED_NIFTI
+    info: dict[str, Any] = {"file": CORRECTED_NIFTI, "sha256": file_sha256(path)}
+    prov = folder / CORRECTION_PROVENANCE
+    if prov.is_file():
+        try:
+            info["provenance"] = json.loads(prov.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            info["provenance_error"] = str(exc)
+    return info
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (identifies a saved correction)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- logs without patient identifiers --------------------------------------------
+class _Redactor:
+    """Replace patient identifiers and input paths in log text."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        found = {s for s in secrets if s and len(s.strip()) >= 2}
+        self._secrets = sorted(found, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def _path_secrets(task: SeriesTask) -> tuple[str, ...]:
+    path = task.info.source_path
+    return (path, os.path.abspath(path)) if path else ()
+
+
+class _TaskLog:
+    """The lines of one series' ``log.txt``, plus wallthick log records of this thread."""
+
+    def __init__(self, redact: _Redactor) -> None:
+        self._redact = redact
+        self._lines: list[str] = []
+
+    def line(self, text: str) -> None:
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%H:%M:%S")
+        self._lines.append(f"{stamp} {self._redact(text)}")
+
+    def text(self) -> str:
+        return "\n".join(self._lines) + "\n"
+
+    @contextmanager
+    def capture(self) -> Iterator[None]:
+        handler = _ListHandler(self, threading.get_ident())
+        root = logging.getLogger("wallthick")
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, log: _TaskLog, thread: int) -> None:
+        super().__init__(logging.DEBUG)
+        self._log = log
+        self._thread = thread
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self._thread:
+            return
+        try:
+            self._log.line(self.format(record))
+        except Exception:  # a logging handler must never raise
+            self.handleError(record)
+
+
+def task_for_file(path: str | os.PathLike[str]) -> SeriesTask:
+    """The task measuring one volume file (NIfTI, NRRD, MHA)."""
+    absolute = os.path.abspath(os.fspath(path))
+    key = f"file:{absolute}"
+    return SeriesTask(
+        key=key,
+        kind="file",
+        members=(),
+        info=SeriesInfo(source_path=absolute),
+        folder_uids=(key,),
+    )
