@@ -21,3 +21,12 @@ def shared_data() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+# -- phantom fixtures (issue 3) ---------------------------------------------------
+@pytest.fixture(scope="session")
+def phantom_case():  # type: ignore[no-untyped-def]
+    """The small sample phantom (seed 0, baseline), generated once per session."""
+    from wallthick.phantom import sample_case
+
+    return sample_case(0)
