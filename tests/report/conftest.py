@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,78 @@ def synthetic_result() -> MeasurementResult:
 def make_synthetic() -> Callable[..., MeasurementResult]:
     """The factory itself, for tests that need variants."""
     return make_result
+
+
+def _measurement(
+    pid: str, day: str, sept: float, post: float, uid: str, qc: tuple[str, ...] = ()
+) -> Measurement:
+    segs = tuple(
+        SegmentStats(s, sept if s in (2, 3, 8, 9) else post + 0.1 * s, 0, 0, 0.5, 50)
+        for s in range(1, 18)
+    )
+    return Measurement(
+        septal_thickness_mm=sept,
+        septal_uncertainty_mm=0.25,
+        posterior_wall_thickness_mm=post,
+        posterior_uncertainty_mm=0.3,
+        segments=segs,
+        lv_cavity_volume_ml=120.0,
+        lv_mass_g=140.0,
+        qc_flags=qc,
+        segmenter="classical",
+        options={"edge": "half-max"},
+        series=SeriesInfo(
+            patient_id=pid,
+            study_date=day,
+            study_time="101500",
+            study_instance_uid=f"st.{uid}",
+            series_instance_uid=uid,
+        ),
+    )
+
+
+def make_results_dir(root: Path, qc_png: Path | None = None) -> Path:
+    """A results folder laid out like the batch's: measurements.csv plus one
+    folder per series with measurement.json and qc.png."""
+    import csv
+    import hashlib
+    import json
+
+    from matplotlib.image import imsave
+
+    from wallthick.measure.result import CSV_COLUMNS, failed_row
+
+    items = [
+        _measurement("PAT-A", "20240105", 10.0, 9.0, "1.2.840.1.1"),
+        _measurement("PAT-A", "20240205", 11.0, 9.1, "1.2.840.1.2"),
+        _measurement("PAT-A", "20240405", 12.5, 8.0, "1.2.840.1.3"),
+        _measurement("PAT-B", "20240110", 8.0, 8.5, "1.2.840.2.1"),
+        _measurement("PAT-B", "20240710", 8.1, 8.4, "1.2.840.2.3", qc=("lv_coverage",)),
+    ]
+    rows = [m.to_row() for m in items]
+    rows.append(
+        failed_row(SeriesInfo("PAT-B", "20240410", "090000", "st.x", "1.2.840.2.2"), "no LV found")
+    )
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "measurements.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS))
+        w.writeheader()
+        w.writerows(rows)
+    for i, row in enumerate(rows):
+        uid = row["series_instance_uid"]
+        folder = root / f"series-{hashlib.sha256(uid.encode()).hexdigest()[:24]}"
+        folder.mkdir()
+        m = items[i] if i < len(items) else None
+        record = {"status": row["status"], "row": row, "measurement": m.to_dict() if m else None}
+        (folder / "measurement.json").write_text(json.dumps(record))
+        if m is not None:
+            if qc_png is not None and i == 0:
+                (folder / "qc.png").write_bytes(qc_png.read_bytes())
+            else:
+                imsave(folder / "qc.png", np.full((20, 40, 3), 0.2 * i, np.float32))
+    return root
+
+
+@pytest.fixture
+def results_dir(tmp_path: Path) -> Path:
+    return make_results_dir(tmp_path / "results")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from matplotlib.lines import Line2D
 
 from wallthick.labels import LABEL_COLORS, Label
 from wallthick.measure.result import MeasurementResult
+from wallthick.report._files import atomic_path
 from wallthick.report._planes import (
     Plane,
     axial_plane,
@@ -73,14 +72,8 @@ def render_qc_picture(result: MeasurementResult, out_png: Path) -> None:
     if not out_png.parent.is_dir():
         raise FileNotFoundError(f"Folder of the QC picture does not exist: {out_png.parent}")
     fig = qc_figure(result)
-    fd, tmp = tempfile.mkstemp(prefix=".qc-", suffix=".png", dir=out_png.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out_png) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, out_png)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     logger.debug("QC picture written to %s", out_png)
 
 

@@ -15,7 +15,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from wallthick.compare import COMPARISON_COLUMNS, ComparisonRow
 from wallthick.errors import WallthickError
 from wallthick.measure.result import CSV_COLUMNS, Measurement
+from wallthick.report._files import atomic_write_text
 
 __all__ = [
     "MEASUREMENTS_CSV",
@@ -70,7 +70,7 @@ def write_comparison_csv(rows: Iterable[ComparisonRow], path: str | os.PathLike[
     writer.writeheader()
     for r in rows:
         writer.writerow(r.to_row())
-    _atomic_write_text(Path(path), buf.getvalue())
+    atomic_write_text(Path(path), buf.getvalue())
 
 
 def read_comparison_csv(path: str | os.PathLike[str]) -> list[ComparisonRow]:
@@ -160,16 +160,3 @@ def _measurement_from_record(data: Any) -> Measurement | None:
     except (TypeError, ValueError, KeyError) as exc:
         logger.warning("measurement record could not be parsed (%s)", exc)
         return None
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"Folder of the output file does not exist: {path.parent}")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
