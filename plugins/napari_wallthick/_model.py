@@ -1,0 +1,249 @@
+"""The widget's model: analysis state and the calls into wallthick (no Qt, no napari).
+
+Each job function (:func:`run_job`, :func:`recompute_job`, :func:`save_job`) is a
+generator that yields ``(percent, message)`` progress and returns its result;
+the widget runs it in a ``thread_worker`` and hands the result back to
+:class:`Analysis` on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_wallthick._provenance import build_provenance
+from napari_wallthick._results import read_labels, write_correction
+from wallthick import ImageVolume, LabelVolume, Measurement, MeasurementResult, WallthickError
+from wallthick.batch.outputs import CORRECTED_NIFTI, SEGMENTATION_NIFTI
+from wallthick.measure.result import POSTERIOR_SEGMENTS, SEPTAL_SEGMENTS
+
+__all__ = [
+    "AHA_NAMES",
+    "Analysis",
+    "SaveOutcome",
+    "TableRow",
+    "recompute_job",
+    "run_job",
+    "save_job",
+    "table_rows",
+]
+
+Progress = tuple[int, str]
+
+#: AHA 17-segment names (Cerqueira et al. 2002).
+AHA_NAMES: dict[int, str] = {
+    1: "basal anterior",
+    2: "basal anteroseptal",
+    3: "basal inferoseptal",
+    4: "basal inferior",
+    5: "basal inferolateral",
+    6: "basal anterolateral",
+    7: "mid anterior",
+    8: "mid anteroseptal",
+    9: "mid inferoseptal",
+    10: "mid inferior",
+    11: "mid inferolateral",
+    12: "mid anterolateral",
+    13: "apical anterior",
+    14: "apical septal",
+    15: "apical inferior",
+    16: "apical lateral",
+    17: "apex",
+}
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One line of the widget's table (NaN when not measured)."""
+
+    name: str
+    value_mm: float
+    uncertainty_mm: float
+    n_points: int | None = None
+
+
+def table_rows(m: Measurement) -> list[TableRow]:
+    """Septal, posterior and the 17 AHA segments of a measurement.
+
+    For a segment the ``±`` is the standard deviation of the thickness over
+    the segment (its spread, not the uncertainty of its mean); septal and
+    posterior carry the measurement's own 1-sigma uncertainty.
+    """
+    septal = ", ".join(str(s) for s in SEPTAL_SEGMENTS)
+    posterior = ", ".join(str(s) for s in POSTERIOR_SEGMENTS)
+    rows = [
+        TableRow(f"Septal (AHA {septal})", m.septal_thickness_mm, m.septal_uncertainty_mm),
+        TableRow(
+            f"Posterior (AHA {posterior})",
+            m.posterior_wall_thickness_mm,
+            m.posterior_uncertainty_mm,
+        ),
+    ]
+    by_number = {s.segment: s for s in m.segments}
+    for number, name in AHA_NAMES.items():
+        s = by_number.get(number)
+        if s is None:
+            rows.append(TableRow(f"{number:>2} {name}", math.nan, math.nan, 0))
+        else:
+            rows.append(TableRow(f"{number:>2} {name}", s.mean_mm, s.std_mm, s.n_points))
+    return rows
+
+
+# -- jobs (run in a worker thread) --------------------------------------------
+def run_job(image: ImageVolume) -> Generator[Progress, None, MeasurementResult]:
+    """Automatic segmentation, then measurement."""
+    from wallthick.measure import measure_labels
+    from wallthick.segment import segment_heart
+
+    yield 5, "Segmenting the heart…"
+    labels = segment_heart(image)
+    yield 55, "Measuring wall thickness…"
+    result = measure_labels(labels, image, segmentation_source="auto")
+    yield 100, "Measured."
+    return result
+
+
+def recompute_job(
+    labels: LabelVolume, image: ImageVolume | None, corrected: bool
+) -> Generator[Progress, None, MeasurementResult]:
+    """Measurement of (edited) labels."""
+    from wallthick.measure import measure_labels
+
+    yield 10, "Recomputing from the edited labels…"
+    source = "corrected" if corrected else "auto"
+    result = measure_labels(labels, image, segmentation_source=source)
+    yield 100, "Recomputed."
+    return result
+
+
+@dataclass(frozen=True, eq=False)
+class SaveOutcome:
+    """What :func:`save_job` wrote and the measurement of the saved labels."""
+
+    files: Mapping[str, Path]
+    provenance: Mapping[str, Any]
+    result: MeasurementResult
+    automatic: LabelVolume
+    automatic_measurement: Measurement | None
+
+
+def save_job(
+    folder: Path,
+    labels: LabelVolume,
+    image: ImageVolume | None,
+    automatic: LabelVolume | None,
+    automatic_measurement: Measurement | None,
+    analyst: str,
+    versions: Mapping[str, str],
+) -> Generator[Progress, None, SaveOutcome]:
+    """Measure the corrected labels, then write them with their provenance."""
+    from wallthick.measure import measure_labels
+
+    reference = automatic if automatic is not None else _folder_automatic(folder)
+    if reference is None:
+        raise WallthickError(
+            f"{folder.name}: no automatic segmentation to compare the correction with; "
+            "press Run first."
+        )
+    if not reference.geometry.same_grid(labels.geometry, atol=1e-3):
+        raise WallthickError(
+            f"{folder.name}: the automatic segmentation is on another grid than the "
+            "edited labels; reopen the results folder."
+        )
+    if np.array_equal(reference.array, labels.array):
+        raise WallthickError(
+            "The labels are identical to the automatic segmentation; nothing to save."
+        )
+    yield 10, "Measuring the corrected labels…"
+    after = measure_labels(labels, image, segmentation_source="corrected")
+    before = automatic_measurement
+    if before is None:
+        yield 45, "Measuring the automatic labels (for the provenance)…"
+        before = measure_labels(reference, image, segmentation_source="auto").measurement
+    yield 80, "Writing the correction…"
+    source = "" if image is None else str(image.metadata.get("source_path", ""))
+    prov = build_provenance(
+        reference.array,
+        labels.array,
+        before,
+        after.measurement,
+        analyst=analyst,
+        versions=versions,
+        files={"automatic": SEGMENTATION_NIFTI, "corrected": CORRECTED_NIFTI},
+    )
+    prov["source_path"] = source
+    files = write_correction(folder, labels, reference, prov)
+    yield 100, f"Saved to {folder}."
+    return SaveOutcome(files, prov, after, reference, before)
+
+
+def _folder_automatic(folder: Path) -> LabelVolume | None:
+    path = folder / SEGMENTATION_NIFTI
+    return read_labels(path) if path.is_file() else None
+
+
+# -- state (GUI thread only) ---------------------------------------------------
+@dataclass
+class Analysis:
+    """What the widget knows about the scan being analysed.
+
+    ``automatic`` is the reference segmentation of the provenance diff (from
+    Run, or ``segmentation.nii.gz`` of a results folder); ``result`` is the
+    latest measurement shown.
+    """
+
+    image_name: str = ""
+    automatic: LabelVolume | None = None
+    automatic_measurement: Measurement | None = None
+    result: MeasurementResult | None = None
+    series_folder: Path | None = None
+    stored_measurement: Measurement | None = None
+    last_saved: Mapping[str, Any] | None = field(default=None)
+
+    def reset(self, image_name: str, context: Mapping[str, Any]) -> None:
+        """Start over for another image layer (``context``: its wallthick metadata)."""
+        self.image_name = image_name
+        self.automatic = None
+        self.automatic_measurement = None
+        self.result = None
+        self.last_saved = None
+        folder = context.get("series_folder")
+        self.series_folder = Path(folder) if isinstance(folder, str) and folder else None
+        stored = context.get("measurement")
+        self.stored_measurement = (
+            Measurement.from_dict(stored) if isinstance(stored, Mapping) else None
+        )
+        if self.series_folder is not None:
+            self.automatic = _folder_automatic(self.series_folder)
+            if context.get("segmentation_source") == "auto":
+                self.automatic_measurement = self.stored_measurement
+
+    def accept_run(self, result: MeasurementResult) -> None:
+        self.automatic = result.labels
+        self.automatic_measurement = result.measurement
+        self.result = result
+
+    def accept_recompute(self, result: MeasurementResult) -> None:
+        self.result = result
+
+    def accept_save(self, outcome: SaveOutcome) -> None:
+        self.result = outcome.result
+        self.automatic = outcome.automatic
+        self.automatic_measurement = outcome.automatic_measurement
+        self.last_saved = outcome.provenance
+
+    def is_corrected(self, labels: np.ndarray) -> bool:
+        """True when ``labels`` differ from the automatic segmentation."""
+        if self.automatic is None or self.automatic.array.shape != labels.shape:
+            return True
+        return not np.array_equal(self.automatic.array, labels)
+
+    @property
+    def shown_measurement(self) -> Measurement | None:
+        """The measurement to tabulate (latest computed, else the stored one)."""
+        return self.result.measurement if self.result is not None else self.stored_measurement

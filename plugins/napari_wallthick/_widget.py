@@ -1,0 +1,426 @@
+"""The "Wall thickness" dock widget (Qt view over :mod:`napari_wallthick._model`).
+
+Every slot translates one UI event into one model/job call; jobs run in a
+``thread_worker`` so the viewer never freezes, and every failure becomes a
+napari notification (a Qt slot never raises).
+"""
+
+# no ``from __future__ import annotations``: napari evaluates the viewer
+# annotation of the constructor at run time to inject the viewer.
+import logging
+import math
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import napari
+import napari.layers
+import numpy as np
+from napari.qt.threading import thread_worker
+from napari.utils.notifications import show_error, show_info
+from napari.utils.transforms import Affine
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_wallthick._convert import (
+    META_KEY,
+    labels_layer_data,
+    probe_shapes,
+    thickness_layer_data,
+    volume_from_layer,
+)
+from napari_wallthick._model import (
+    Analysis,
+    SaveOutcome,
+    recompute_job,
+    run_job,
+    save_job,
+    table_rows,
+)
+from napari_wallthick._results import correction_folder
+from wallthick import ImageVolume, LabelVolume, MeasurementResult, WallthickError
+
+__all__ = ["WallThicknessWidget"]
+
+logger = logging.getLogger(__name__)
+
+PROBE_COLORS = {"septal": "yellow", "posterior": "cyan"}
+EDIT_HINT = (
+    "Correct: select the segmentation layer, then paint (2 = myocardium, 1 = LV cavity, "
+    "3 = RV), erase, fill or polygon; Ctrl+Z undoes. Then Recompute."
+)
+
+
+def _layer_affine(layer: napari.layers.Layer) -> np.ndarray:
+    """The full data->world matrix of a layer (its scale/translate/rotate and affine)."""
+    physical = Affine(
+        scale=layer.scale, translate=layer.translate, rotate=layer.rotate, shear=layer.shear
+    )
+    return np.asarray(layer.affine.affine_matrix @ physical.affine_matrix)
+
+
+def _context(layer: napari.layers.Layer) -> dict[str, Any]:
+    entry = layer.metadata.get(META_KEY, {})
+    return dict(entry) if isinstance(entry, dict) else {}
+
+
+class WallThicknessWidget(QWidget):
+    """Dock widget: Run, correct, Recompute, Save correction."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__()
+        self.viewer = viewer
+        self.analysis = Analysis()
+        self._worker: Any = None
+        self._build_ui()
+        self.viewer.layers.events.inserted.connect(self._refresh_images)
+        self.viewer.layers.events.removed.connect(self._refresh_images)
+        self.viewer.layers.events.changed.connect(self._refresh_images)
+        self._refresh_images()
+
+    # -- view -----------------------------------------------------------
+    def _build_ui(self) -> None:
+        from qtpy.QtWidgets import QComboBox
+
+        self.image_combo = QComboBox()
+        self.image_combo.currentTextChanged.connect(self._on_image_changed)
+        self.analyst_edit = QLineEdit()
+        self.analyst_edit.setPlaceholderText("your name (default: OS user)")
+        self.results_edit = QLineEdit()
+        self.results_edit.setPlaceholderText("results folder of wallthick batch")
+        browse = QPushButton("…")
+        browse.setMaximumWidth(30)
+        browse.clicked.connect(self._on_browse)
+        results_row = QHBoxLayout()
+        results_row.addWidget(self.results_edit)
+        results_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Image", self.image_combo)
+        form.addRow("Analyst", self.analyst_edit)
+        form.addRow("Results", results_row)
+
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Segment the heart and measure the wall thickness")
+        self.recompute_button = QPushButton("Recompute")
+        self.recompute_button.setToolTip("Measure again from the (edited) labels")
+        self.save_button = QPushButton("Save correction")
+        self.save_button.setToolTip(
+            "Write segmentation_corrected.nii.gz and correction_provenance.json"
+        )
+        self.run_button.clicked.connect(self._on_run)
+        self.recompute_button.clicked.connect(self._on_recompute)
+        self.save_button.clicked.connect(self._on_save)
+        buttons = QHBoxLayout()
+        for b in (self.run_button, self.recompute_button, self.save_button):
+            buttons.addWidget(b)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.status = QLabel("Open a scan, choose it above and press Run.")
+        self.status.setWordWrap(True)
+        hint = QLabel(EDIT_HINT)
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: gray;")
+
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["mm", "± mm", "points"])
+        header = self.table.horizontalHeader()
+        if header is not None:
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setMinimumHeight(300)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(hint)
+        layout.addWidget(self.table)
+        layout.addWidget(self.summary)
+
+    @property
+    def busy(self) -> bool:
+        """True while a job runs."""
+        return self._worker is not None
+
+    def _set_busy(self, busy: bool) -> None:
+        for b in (self.run_button, self.recompute_button, self.save_button):
+            b.setEnabled(not busy)
+
+    def _show_table(self) -> None:
+        m = self.analysis.shown_measurement
+        if m is None:
+            self.table.setRowCount(0)
+            self.summary.setText("")
+            return
+        rows = table_rows(m)
+        self.table.setRowCount(len(rows))
+        self.table.setVerticalHeaderLabels([r.name for r in rows])
+        for i, r in enumerate(rows):
+            cells = (
+                _fmt(r.value_mm),
+                _fmt(r.uncertainty_mm),
+                "" if r.n_points is None else str(r.n_points),
+            )
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, j, item)
+        flags = ", ".join(m.qc_flags) or "none"
+        self.summary.setText(
+            f"Labels: {m.segmentation_source}. LV cavity {_fmt(m.lv_cavity_volume_ml)} ml, "
+            f"LV mass {_fmt(m.lv_mass_g)} g. QC flags: {flags}."
+        )
+
+    # -- layers -----------------------------------------------------------
+    def _refresh_images(self, event: Any = None) -> None:
+        current = self.image_combo.currentText()
+        names = [
+            layer.name
+            for layer in self.viewer.layers
+            if isinstance(layer, napari.layers.Image)
+            and _context(layer).get("kind") != "thickness"
+            and layer.ndim == 3
+        ]
+        self.image_combo.blockSignals(True)
+        self.image_combo.clear()
+        self.image_combo.addItems(names)
+        if current in names:
+            self.image_combo.setCurrentText(current)
+        self.image_combo.blockSignals(False)
+        if self.image_combo.currentText() != self.analysis.image_name:
+            self._on_image_changed(self.image_combo.currentText())
+
+    def _on_image_changed(self, name: str) -> None:
+        try:
+            layer = self.viewer.layers[name] if name else None
+            self.analysis.reset(name, _context(layer) if layer is not None else {})
+        except (WallthickError, OSError, KeyError, ValueError, TypeError) as exc:
+            self.analysis.reset(name, {})
+            show_error(f"Wall thickness: cannot read the results of '{name}': {exc}")
+        if self.analysis.series_folder is not None:
+            self.results_edit.setText(str(self.analysis.series_folder.parent))
+        self._show_table()
+
+    def image_layer(self) -> napari.layers.Image | None:
+        name = self.image_combo.currentText()
+        if not name or name not in self.viewer.layers:
+            return None
+        layer = self.viewer.layers[name]
+        return layer if isinstance(layer, napari.layers.Image) else None
+
+    def labels_layer(self) -> napari.layers.Labels | None:
+        """The segmentation layer of the current image (created by Run or the reader)."""
+        image = self.image_layer()
+        if image is None:
+            return None
+        candidates = [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, napari.layers.Labels) and layer.data.shape == image.data.shape
+        ]
+        for layer in candidates:
+            if _context(layer).get("image_name") == image.name:
+                return layer
+        return candidates[0] if candidates else None
+
+    def _image_volume(self) -> ImageVolume:
+        layer = self.image_layer()
+        if layer is None:
+            raise WallthickError("No 3-D image layer is selected; open a scan first.")
+        vol = volume_from_layer(layer.data, layer.metadata, _layer_affine(layer), layer.name)
+        assert isinstance(vol, ImageVolume)
+        return vol
+
+    def _labels_volume(self) -> LabelVolume:
+        layer = self.labels_layer()
+        if layer is None:
+            raise WallthickError("There is no segmentation layer for this image; press Run first.")
+        vol = volume_from_layer(
+            layer.data, layer.metadata, _layer_affine(layer), layer.name, labels=True
+        )
+        assert isinstance(vol, LabelVolume)
+        return vol
+
+    def _show_result(self, result: MeasurementResult, *, replace_labels: bool) -> None:
+        image_name = self.analysis.image_name
+        labels_layer = self.labels_layer()
+        if labels_layer is None or replace_labels:
+            data, kwargs, _ = labels_layer_data(
+                result.labels, f"segmentation {image_name}", {"image_name": image_name}
+            )
+            if labels_layer is None:
+                labels_layer = self.viewer.add_labels(data.copy(), **kwargs)
+            else:
+                labels_layer.data = data.copy()  # a new segmentation: history restarts
+        thick_name = f"thickness mm {image_name}"
+        data, kwargs, _ = thickness_layer_data(
+            result.thickness_mm, result.labels.geometry, thick_name
+        )
+        if thick_name in self.viewer.layers:
+            self.viewer.layers[thick_name].data = data
+        else:
+            self.viewer.add_image(data, **kwargs)
+        self._show_probes(result, f"probes {image_name}")
+        self.viewer.layers.selection.active = labels_layer
+        self._show_table()
+
+    def _show_probes(self, result: MeasurementResult, name: str) -> None:
+        lines, walls = probe_shapes(result.probes)
+        if name in self.viewer.layers:
+            self.viewer.layers.remove(name)
+        colors = [PROBE_COLORS.get(w, "white") for w in walls]
+        self.viewer.add_shapes(
+            lines or None,
+            ndim=3,
+            shape_type="line",
+            edge_color=colors or "yellow",
+            edge_width=1.0,
+            name=name,
+            features={"wall": walls},
+            axis_labels=("S", "P", "L"),
+            units="mm",
+            metadata={META_KEY: {"kind": "probes"}},
+        )
+
+    # -- slots --------------------------------------------------------------
+    def _on_browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Results folder", self.results_edit.text())
+        if folder:
+            self.results_edit.setText(folder)
+
+    def _on_run(self) -> None:
+        self._guarded(lambda: self._start(run_job(self._image_volume()), self._on_run_done))
+
+    def _on_recompute(self) -> None:
+        def start() -> None:
+            labels = self._labels_volume()
+            image = self._image_volume()
+            corrected = self.analysis.is_corrected(labels.array)
+            self._start(recompute_job(labels, image, corrected), self._on_recompute_done)
+
+        self._guarded(start)
+
+    def _on_save(self) -> None:
+        def start() -> None:
+            image = self._image_volume()
+            labels = self._labels_volume()
+            folder = self._save_folder(image)
+            job = save_job(
+                folder,
+                labels,
+                image,
+                self.analysis.automatic,
+                self.analysis.automatic_measurement,
+                self.analyst_edit.text(),
+                {"napari": napari.__version__, "napari_wallthick": _plugin_version()},
+            )
+            self._start(job, self._on_save_done)
+
+        self._guarded(start)
+
+    def _save_folder(self, image: ImageVolume) -> Path:
+        if self.analysis.series_folder is not None:
+            return self.analysis.series_folder
+        root = self.results_edit.text().strip()
+        if not root:
+            raise WallthickError(
+                "Choose the results folder (of wallthick batch, or a new one) before saving."
+            )
+        return correction_folder(root, image)
+
+    def _on_run_done(self, result: MeasurementResult) -> None:
+        self.analysis.accept_run(result)
+        self._show_result(result, replace_labels=True)
+
+    def _on_recompute_done(self, result: MeasurementResult) -> None:
+        self.analysis.accept_recompute(result)
+        self._show_result(result, replace_labels=False)
+
+    def _on_save_done(self, outcome: SaveOutcome) -> None:
+        self.analysis.accept_save(outcome)
+        self._show_result(outcome.result, replace_labels=False)
+        folder = outcome.files["segmentation_corrected"].parent
+        self.analysis.series_folder = folder
+        show_info(f"Correction saved in {folder}")
+
+    # -- worker plumbing ----------------------------------------------------
+    def _guarded(self, action: Callable[[], None]) -> None:
+        if self.busy:
+            show_error("Wall thickness: a computation is still running; wait for it to finish.")
+            return
+        try:
+            action()
+        except WallthickError as exc:
+            show_error(f"Wall thickness: {exc}")
+        except Exception as exc:  # a Qt slot must never raise
+            logger.exception("unexpected error in the wall thickness widget")
+            show_error(f"Wall thickness: unexpected {type(exc).__name__}: {exc}")
+
+    def _start(
+        self, job: Generator[tuple[int, str], None, Any], done: Callable[[Any], None]
+    ) -> None:
+        worker = thread_worker(_drive, start_thread=False)(job)
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(lambda value: self._guarded_done(done, value))
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self._set_busy(True)
+        self.progress.setValue(0)
+        worker.start()
+
+    def _guarded_done(self, done: Callable[[Any], None], value: Any) -> None:
+        try:
+            done(value)
+        except Exception as exc:  # a Qt slot must never raise
+            logger.exception("could not show the result")
+            show_error(f"Wall thickness: could not show the result ({type(exc).__name__}: {exc})")
+
+    def _on_progress(self, value: tuple[int, str]) -> None:
+        percent, message = value
+        self.progress.setValue(int(percent))
+        self.status.setText(message)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.status.setText(f"Failed: {exc}")
+        if isinstance(exc, WallthickError):
+            show_error(f"Wall thickness: {exc}")
+        else:
+            logger.error("wall thickness job failed", exc_info=exc)
+            show_error(f"Wall thickness: unexpected {type(exc).__name__}: {exc}")
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self._set_busy(False)
+
+
+def _drive(job: Generator[tuple[int, str], None, Any]) -> Generator[tuple[int, str], None, Any]:
+    """Run a model job inside the worker (re-yields its progress, returns its value)."""
+    return (yield from job)
+
+
+def _fmt(value: float) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+
+def _plugin_version() -> str:
+    from napari_wallthick import __version__
+
+    return __version__
