@@ -61,6 +61,9 @@ class ComparisonRow:
     ``threshold_mm = max(mdc_mm, floor_mm)``. ``flag`` is ``thickened`` /
     ``thinned`` when ``|delta_mm| > threshold_mm``, ``stable`` otherwise, and
     ``not_compared`` (with ``reason``) when the pair could not be compared.
+    ``note`` warns about differences between the two measurements that the
+    threshold does not account for (software version, segmenter, corrected
+    versus automatic segmentation).
     """
 
     patient_id: str
@@ -88,6 +91,7 @@ class ComparisonRow:
     interval_days: float
     baseline_study_uid: str
     followup_study_uid: str
+    note: str = ""
 
     def to_row(self) -> dict[str, str]:
         """The CSV row, keyed by :data:`COMPARISON_COLUMNS` (NaN -> empty)."""
@@ -390,6 +394,7 @@ class _Context:
             interval_days=interval,
             baseline_study_uid=str(base.get("study_instance_uid", "") or ""),
             followup_study_uid=str(follow.get("study_instance_uid", "") or ""),
+            note=_note(base, follow) if base and follow else "",
         )
 
 
@@ -420,6 +425,23 @@ def _unusable(row: Mapping[str, Any], role: str) -> str:
     if flags:
         return f"{role} measurement QC-flagged (series {uid}): {', '.join(flags)}"
     return ""
+
+
+def _note(base: Mapping[str, Any], follow: Mapping[str, Any]) -> str:
+    """Differences in how the two values were obtained (empty when none)."""
+    notes = []
+    for column, what in _PROVENANCE:
+        b, f = str(base.get(column, "") or ""), str(follow.get(column, "") or "")
+        if b and f and b != f:
+            notes.append(f"{what} differs ({b} vs {f})")
+    return "; ".join(notes)
+
+
+_PROVENANCE = (
+    ("wallthick_version", "wallthick version"),
+    ("segmenter", "segmenter"),
+    ("segmentation_source", "segmentation source"),
+)
 
 
 # -- values ---------------------------------------------------------------------

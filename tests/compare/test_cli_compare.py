@@ -8,6 +8,7 @@ import pytest
 
 from wallthick.cli.main import main
 from wallthick.compare import COMPARISON_COLUMNS
+from wallthick.errors import WallthickError
 from wallthick.measure.result import CSV_COLUMNS, Measurement, SeriesInfo
 from wallthick.report.tables import read_comparison_csv, read_measurements
 
@@ -115,3 +116,15 @@ def test_not_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     (tmp_path / "a.csv").write_text("x\n1\n")
     assert main(["compare", str(tmp_path / "a.csv"), "--out", str(tmp_path / "x.csv")]) == 2
     assert "columns series_instance_uid, septal_thickness_mm are missing" in capsys.readouterr().out
+
+
+def test_other_major_schema_is_refused(tmp_path: Path) -> None:
+    m = _m("A", "20240101", 10.0, 9.0, "1.1").to_row()
+    m["schema_version"] = "2.0"
+    path = tmp_path / "measurements.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS))
+        w.writeheader()
+        w.writerow(m)
+    with pytest.raises(WallthickError, match="schema_version 2.0 is not supported"):
+        read_measurements(path)

@@ -241,3 +241,15 @@ def test_row_round_trip() -> None:
                 assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, abs=1e-4)
             else:
                 assert a == b
+
+
+def test_note_on_provenance_differences() -> None:
+    out = compare_pair(
+        row("A", "20240101", wallthick_version="0.1.0", segmentation_source="auto"),
+        row("A", "20240601", wallthick_version="0.2.0", segmentation_source="corrected"),
+    )
+    assert out[0].note == (
+        "wallthick version differs (0.1.0 vs 0.2.0); segmentation source differs (auto vs corrected)"
+    )
+    same = compare_pair(row("A", "20240101", segmenter="x"), row("A", "20240601", segmenter="x"))
+    assert same[0].note == ""

@@ -19,27 +19,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.patches import Circle, Wedge
 
-__all__ = ["SEGMENT_NAMES", "draw_bullseye", "segment_geometry"]
-
-SEGMENT_NAMES: dict[int, str] = {
-    1: "basal anterior",
-    2: "basal anteroseptal",
-    3: "basal inferoseptal",
-    4: "basal inferior",
-    5: "basal inferolateral",
-    6: "basal anterolateral",
-    7: "mid anterior",
-    8: "mid anteroseptal",
-    9: "mid inferoseptal",
-    10: "mid inferior",
-    11: "mid inferolateral",
-    12: "mid anterolateral",
-    13: "apical anterior",
-    14: "apical septal",
-    15: "apical inferior",
-    16: "apical lateral",
-    17: "apex",
-}
+__all__ = ["draw_bullseye", "segment_geometry"]
 
 # Ring radii (apex cap, apical, mid, basal outer edges).
 _R_APEX, _R_APICAL, _R_MID, _R_BASAL = 1.0, 2.0, 3.0, 4.0

@@ -312,7 +312,7 @@ _COMPARISON_HEADER = (
     "threshold (mm)",
     "z",
     "flag",
-    "reason",
+    "reason / note",
 )
 
 
@@ -395,7 +395,7 @@ def _comparison_cells(c: ComparisonRow) -> list[str]:
         _num_text(c.threshold_mm, 2),
         _num_text(c.z, 1, signed=True),
         c.flag,
-        c.reason,
+        "; ".join(t for t in (c.reason, c.note) if t),
     ]
 
 

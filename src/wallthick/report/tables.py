@@ -22,7 +22,7 @@ from typing import Any
 
 from wallthick.compare import COMPARISON_COLUMNS, ComparisonRow
 from wallthick.errors import WallthickError
-from wallthick.measure.result import CSV_COLUMNS, Measurement
+from wallthick.measure.result import CSV_COLUMNS, SCHEMA_VERSION, Measurement
 from wallthick.report._files import atomic_write_text
 
 __all__ = [
@@ -58,8 +58,11 @@ def read_measurements(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     if not p.is_file():
         raise FileNotFoundError(f"{p}: measurements file not found.")
     if p.suffix.lower() == ".json":
-        return [_row_from_json(p)]
-    return _read_csv(p, required=("series_instance_uid", "septal_thickness_mm"))
+        rows = [_row_from_json(p)]
+    else:
+        rows = _read_csv(p, required=("series_instance_uid", "septal_thickness_mm"))
+    _check_schema(rows, p)
+    return rows
 
 
 def write_comparison_csv(rows: Iterable[ComparisonRow], path: str | os.PathLike[str]) -> None:
@@ -111,6 +114,18 @@ def find_series_records(results_dir: str | os.PathLike[str]) -> list[SeriesRecor
         qc = path.parent / QC_NAME
         out.append(SeriesRecord(path.parent, row, measurement, qc if qc.is_file() else None))
     return out
+
+
+def _check_schema(rows: list[dict[str, str]], path: Path) -> None:
+    """Refuse rows of another major schema version (docs/output_schema.md)."""
+    major = SCHEMA_VERSION.split(".")[0]
+    other = {r.get("schema_version", "") for r in rows} - {"", SCHEMA_VERSION}
+    bad = sorted(v for v in other if v.split(".")[0] != major)
+    if bad:
+        raise WallthickError(
+            f"{path}: schema_version {', '.join(bad)} is not supported by this wallthick "
+            f"(reads {major}.x); re-run 'wallthick batch' or upgrade wallthick."
+        )
 
 
 # -- helpers ----------------------------------------------------------------
