@@ -375,6 +375,7 @@ def _multiframe_geometry(path: Path, ds: Dataset, frames: int) -> dict[str, Any]
     spacings: set[tuple[float, ...]] = set()
     thickness: float | None = None
     percents: set[float | None] = set()
+    first: dict[str, Any] | None = None
     for index, item in enumerate(per_frame if problem is None else []):
         frame = _frame_info(item, shared)
         if frame["position"] is None or frame["orientation"] is None or frame["spacing"] is None:
@@ -382,6 +383,7 @@ def _multiframe_geometry(path: Path, ds: Dataset, frames: int) -> dict[str, Any]
             break
         orientations.add(tuple(round(v, 4) for v in frame["orientation"]))
         spacings.add(tuple(round(v, 5) for v in frame["spacing"]))
+        first = first or frame
         thickness = frame["thickness"]
         percents.add(frame["percent"])
         planes.append(
@@ -397,8 +399,9 @@ def _multiframe_geometry(path: Path, ds: Dataset, frames: int) -> dict[str, Any]
         )
     if problem is None and (len(orientations) > 1 or len(spacings) > 1):
         problem = "frames have different orientations or pixel spacings"
-    orientation = tuple(next(iter(orientations))) if len(orientations) == 1 else None
-    spacing = tuple(next(iter(spacings))) if len(spacings) == 1 else None
+    same = first is not None and len(orientations) == 1 and len(spacings) == 1
+    orientation = first["orientation"] if same and first else None
+    spacing = first["spacing"] if same and first else None
     problem = problem or _orientation_problem(orientation, spacing)
     return dict(
         orientation=orientation,

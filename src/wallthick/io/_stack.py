@@ -238,22 +238,39 @@ def _resampled_grid(s: Resampling, spacing_t: float, tilted: bool) -> Geometry:
 def resample(source: np.ndarray, sampling: Resampling, grid: Geometry) -> np.ndarray:
     """Linear interpolation of the source stack at every voxel of ``grid``.
 
-    Voxels outside the acquired slab are set to ``FILL_HU``.
+    Voxels outside the acquired slab are set to ``FILL_HU``. Every coordinate is
+    affine in the output indices except the source slice index (piecewise linear
+    in the position along the normal), so each output slice costs a few 2-D array
+    operations plus one ``map_coordinates`` call.
     """
     from scipy.ndimage import map_coordinates
 
+    s = sampling
     out = np.empty(grid.shape, dtype=np.float32)
-    rows, cols = np.meshgrid(np.arange(grid.shape[1]), np.arange(grid.shape[2]), indexing="ij")
-    dr, dc = sampling.pixel_spacing
-    n_src = sampling.source_shape[0]
+    steps = grid.direction * grid.spacing_mm  # columns: LPS step per output index
+    dr, dc = s.pixel_spacing
+    n_src = s.source_shape[0]
+    t_first, t_last = s.source_t[0], s.source_t[-1]
+
+    def affine(vector: F64, scale: float) -> tuple[float, F64]:
+        """Value at index (0,0,0) and per-index increments of ``(p - first) . vector``."""
+        return float((grid.origin_mm - s.first) @ vector) / scale, (steps.T @ vector) / scale
+
+    t0, dt = affine(s.normal, 1.0)
+    a0, da = affine(s.col_dir, dr)
+    b0, db = affine(s.row_dir, dc)
+    shift_a, shift_b = float(s.drift @ s.col_dir) / dr, float(s.drift @ s.row_dir) / dc
+    j = np.arange(grid.shape[1], dtype=np.float64)[:, None]
+    i = np.arange(grid.shape[2], dtype=np.float64)[None, :]
+    tol = 1e-6 * max(1.0, abs(t_last - t_first))
     for k in range(grid.shape[0]):
-        idx = np.stack([np.full(rows.shape, k), rows, cols], axis=-1).reshape(-1, 3)
-        pts = grid.index_to_world(idx.astype(np.float64))
-        t = (pts - sampling.first) @ sampling.normal + sampling.source_t[0]
-        fi = np.interp(t, sampling.source_t, np.arange(n_src), left=-1.0, right=n_src)
-        rel = pts - sampling.first - np.outer(t - sampling.source_t[0], sampling.drift)
-        coords = np.stack([fi, rel @ sampling.col_dir / dr, rel @ sampling.row_dir / dc])
+        t = t0 + k * dt[0] + j * dt[1] + i * dt[2]  # along the normal, from the first slice
+        t = np.where(np.abs(t) < tol, 0.0, t)
+        t = np.where(np.abs(t - (t_last - t_first)) < tol, t_last - t_first, t)
+        fi = np.interp(t + t_first, s.source_t, np.arange(n_src, dtype=np.float64), -1.0, n_src)
+        a = a0 + k * da[0] + j * da[1] + i * da[2] - t * shift_a
+        b = b0 + k * db[0] + j * db[1] + i * db[2] - t * shift_b
         out[k] = map_coordinates(
-            source, coords, order=1, mode="constant", cval=FILL_HU, prefilter=False
-        ).reshape(rows.shape)
+            source, np.stack([fi, a, b]), order=1, mode="constant", cval=FILL_HU, prefilter=False
+        )
     return out
