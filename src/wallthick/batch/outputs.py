@@ -27,7 +27,7 @@ import io
 import json
 import logging
 import os
-import tempfile
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,9 +135,9 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(target.suffixes)
-    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = target.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}{suffix}"
+    with open(tmp, "xb"):  # created with the user's umask, unlike mkstemp's 0600
+        pass
     try:
         yield tmp
         _fsync(tmp)

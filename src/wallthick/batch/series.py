@@ -284,7 +284,7 @@ def _write_artefacts(
             with atomic_write(folder / seg_name) as tmp:
                 write_dicom_seg(result.labels, source_files, tmp, corrected=corrected)
             files["dicom_seg"] = seg_name
-        except (WallthickError, ValueError, TypeError) as exc:
+        except Exception as exc:  # the SEG is a by-product: the measurement stands
             log.line(f"DICOM SEG not written: {type(exc).__name__}: {exc}")
     elif settings.write_dicom_seg:
         log.line("DICOM SEG not written: the source is not a DICOM series")
