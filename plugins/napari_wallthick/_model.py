@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from napari_wallthick._provenance import build_provenance
-from napari_wallthick._results import read_labels, write_correction
+from napari_wallthick._results import read_labels, series_key, write_correction
 from wallthick import ImageVolume, LabelVolume, Measurement, MeasurementResult, WallthickError
 from wallthick.batch.outputs import CORRECTED_NIFTI, SEGMENTATION_NIFTI
 from wallthick.measure.result import POSTERIOR_SEGMENTS, SEPTAL_SEGMENTS
@@ -177,9 +177,17 @@ def save_job(
         files={"automatic": SEGMENTATION_NIFTI, "corrected": CORRECTED_NIFTI},
     )
     prov["source_path"] = source
+    prov["series_key"] = _series_key_or_empty(image)
     files = write_correction(folder, labels, reference, prov)
     yield 100, f"Saved to {folder}."
     return SaveOutcome(files, prov, after, reference, before)
+
+
+def _series_key_or_empty(image: ImageVolume | None) -> str:
+    try:
+        return "" if image is None else series_key(image)
+    except WallthickError:
+        return ""
 
 
 def _folder_automatic(folder: Path) -> LabelVolume | None:

@@ -68,7 +68,8 @@ def is_results_folder(path: str | os.PathLike[str]) -> bool:
 def series_key(image: ImageVolume) -> str:
     """The key naming a scan's results folder, as ``wallthick batch`` names it.
 
-    The SeriesInstanceUID for DICOM; ``file:<absolute path>`` for a volume file.
+    The SeriesInstanceUID for DICOM; ``file:<absolute path>`` for a volume file;
+    the sample's own key for the phantom of File > Open Sample.
     """
     meta = image.metadata
     for key in ("series_instance_uid", "SeriesInstanceUID"):
@@ -78,6 +79,9 @@ def series_key(image: ImageVolume) -> str:
     source = meta.get("source_path")
     if isinstance(source, str) and source:
         return f"file:{os.path.abspath(source)}"
+    sample = meta.get("sample_key")
+    if isinstance(sample, str) and sample:
+        return sample
     raise WallthickError(
         "This image has neither a SeriesInstanceUID nor a source file, so its results "
         "folder cannot be named; open it from a file or from a results folder."
@@ -129,8 +133,8 @@ def _from_stored(stored: StoredResult) -> SeriesResults:
 
 def _from_plugin_folder(folder: Path) -> SeriesResults:
     """A series folder holding only a correction saved by this plugin."""
-    provenance = _read_provenance(folder)
-    source = str((provenance or {}).get("source_path", ""))
+    provenance = _read_provenance(folder) or {}
+    source = str(provenance.get("source_path", "")) or str(provenance.get("series_key", ""))
     labels_path = folder / CORRECTED_NIFTI
     if not labels_path.is_file():
         labels_path = folder / SEGMENTATION_NIFTI
@@ -141,15 +145,29 @@ def _from_plugin_folder(folder: Path) -> SeriesResults:
         corrected=labels_path.name == CORRECTED_NIFTI,
         measurement=None,
         row={},
-        provenance=provenance,
+        provenance=provenance or None,
     )
 
 
 def _load_source(source: str, folder: Path) -> ImageVolume | None:
+    if source.startswith("phantom:"):
+        return _sample_image(source)
     if not source or not Path(source).exists():
         logger.warning("%s: the source scan is not available; showing the labels only", folder.name)
         return None
     return load_image(source)
+
+
+def _sample_image(key: str) -> ImageVolume | None:
+    """The phantom of File > Open Sample, regenerated from its key ``phantom:<seed>:<visit>``."""
+    from napari_wallthick._sample_data import sample_image
+
+    try:
+        _, seed, visit = key.split(":")
+        return sample_image(visit, int(seed))
+    except ValueError as exc:
+        logger.warning("unknown sample key %r (%s)", key, exc)
+        return None
 
 
 def _read_provenance(folder: Path) -> dict[str, Any] | None:

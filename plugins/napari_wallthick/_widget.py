@@ -135,13 +135,19 @@ class WallThicknessWidget(QWidget):
         hint.setWordWrap(True)
         hint.setStyleSheet("color: gray;")
 
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["mm", "± mm", "points"])
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["", "mm", "± mm", "points"])
         header = self.table.horizontalHeader()
         if header is not None:
-            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        vheader = self.table.verticalHeader()
+        if vheader is not None:
+            vheader.setVisible(False)
+            vheader.setDefaultSectionSize(22)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMinimumHeight(300)
+        self.table.setMinimumHeight(19 * 22 + 30)
+        self.setMinimumWidth(380)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
 
@@ -171,8 +177,8 @@ class WallThicknessWidget(QWidget):
             return
         rows = table_rows(m)
         self.table.setRowCount(len(rows))
-        self.table.setVerticalHeaderLabels([r.name for r in rows])
         for i, r in enumerate(rows):
+            self.table.setItem(i, 0, QTableWidgetItem(r.name))
             cells = (
                 _fmt(r.value_mm),
                 _fmt(r.uncertainty_mm),
@@ -181,7 +187,7 @@ class WallThicknessWidget(QWidget):
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(i, j, item)
+                self.table.setItem(i, j + 1, item)
         flags = ", ".join(m.qc_flags) or "none"
         self.summary.setText(
             f"Labels: {m.segmentation_source}. LV cavity {_fmt(m.lv_cavity_volume_ml)} ml, "
