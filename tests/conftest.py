@@ -30,3 +30,11 @@ def phantom_case():  # type: ignore[no-untyped-def]
     from wallthick.phantom import sample_case
 
     return sample_case(0)
+
+
+@pytest.fixture(scope="session")
+def phantom_dicom_dir(phantom_case, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """``phantom_case`` written once per session as a DICOM series (+ truth.json)."""
+    from wallthick.phantom import write_phantom_series
+
+    return write_phantom_series(phantom_case, tmp_path_factory.mktemp("phantom") / "series")

@@ -7,18 +7,24 @@ from wallthick.phantom.generate import (
     PhantomCase,
     acquisition_geometry,
     generate_phantom,
+    phantom_truth,
     render_labels,
     sample_case,
 )
+from wallthick.phantom.series import CohortSpec, write_cohort, write_phantom_series
 from wallthick.phantom.spec import VARIANTS, PhantomSpec, random_spec
 
 __all__ = [
     "VARIANTS",
+    "CohortSpec",
     "PhantomCase",
     "PhantomSpec",
     "acquisition_geometry",
     "generate_phantom",
+    "phantom_truth",
     "random_spec",
     "render_labels",
     "sample_case",
+    "write_cohort",
+    "write_phantom_series",
 ]

@@ -10,8 +10,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from wallthick.phantom.lv import LVModel
 from wallthick.phantom.render import add_noise, render
-from wallthick.phantom.scene import Scene, build_scene
+from wallthick.phantom.scene import Scene, build_scene, lv_model_from_spec
 from wallthick.phantom.spec import PhantomSpec, random_spec
 from wallthick.phantom.truth import compute_truth
 from wallthick.volume import Geometry, ImageVolume, LabelVolume
@@ -19,6 +20,7 @@ from wallthick.volume import Geometry, ImageVolume, LabelVolume
 __all__ = [
     "PhantomCase",
     "generate_phantom",
+    "phantom_truth",
     "render_labels",
     "acquisition_geometry",
     "sample_case",
@@ -128,9 +130,7 @@ def generate_phantom(spec: PhantomSpec) -> PhantomCase:
     array, labels = render(scene, geometry, pose.to_anatomical)
     assert array is not None
     add_noise(array, geometry.spacing_mm, spec.noise_sd_hu, spec.noise_correlation_mm, spec.seed)
-    truth = compute_truth(scene.lv, pose.to_world, pose.rotate)
-    truth["phase_percent"] = spec.phase_percent
-    truth["spec"] = spec.to_dict()
+    truth = _truth(scene.lv, spec, pose)
     meta = {"phantom_seed": spec.seed, "phase_percent": spec.phase_percent}
     logger.debug("generated phantom seed %d on grid %s", spec.seed, geometry.shape)
     return PhantomCase(
@@ -139,6 +139,21 @@ def generate_phantom(spec: PhantomSpec) -> PhantomCase:
         labels=LabelVolume.from_geometry(labels, geometry, meta),
         truth=truth,
     )
+
+
+def phantom_truth(spec: PhantomSpec) -> dict[str, Any]:
+    """Ground truth of ``spec`` (as in ``generate_phantom(spec).truth``) without an image."""
+    if not isinstance(spec, PhantomSpec):
+        raise TypeError(f"Argument 'spec' must be a PhantomSpec, got {type(spec).__name__}.")
+    return _truth(lv_model_from_spec(spec), spec, _Pose(spec))
+
+
+def _truth(lv: LVModel, spec: PhantomSpec, pose: _Pose) -> dict[str, Any]:
+    truth = compute_truth(lv, pose.to_world, pose.rotate)
+    truth["phase_percent"] = spec.phase_percent
+    truth["systolic_fraction"] = spec.systolic_fraction
+    truth["spec"] = spec.to_dict()
+    return truth
 
 
 def render_labels(spec: PhantomSpec, geometry: Geometry) -> LabelVolume:
