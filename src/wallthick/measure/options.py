@@ -1,0 +1,91 @@
+"""``MeasureOptions``: every tunable of a wall-thickness measurement."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+__all__ = ["MeasureOptions"]
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """Options of :func:`wallthick.measure.measure_labels`.
+
+    Parameters
+    ----------
+    grid_mm : float
+        Spacing of the isotropic grid (cropped to the LV) on which the Laplace
+        equation is solved; it only sets the wall directions and the density
+        of the mid-wall sample points, not the precision of the edges.
+    refine_boundaries : bool
+        Move each wall edge by at most half a voxel towards the intensity edge
+        of ``image`` (fractional membership integrated across the edge).
+    edge_window_mm : float or None
+        Half-width of the integration window around each label edge beyond
+        the half-voxel margin; ``None`` = ``max(1.5, max spacing)``.
+    min_contrast_hu : float
+        Below this tissue contrast an edge is not refined (label edge kept,
+        uncertainty widened).
+    apical_cap_fraction : float
+        Endocardial level (0 = endocardial apex, 1 = basal ring) below which a
+        point belongs to the apical cap, segment 17.
+    wall_range_mm, cavity_volume_range_ml : (float, float)
+        Plausibility ranges checked by QC.
+    min_segment_points : int
+        Fewer mid-wall sample points in an AHA segment 1-16 fails coverage.
+    on_qc_failure : {"flag", "raise"}
+        ``"flag"`` reports failed criteria in ``qc_flags``; ``"raise"`` raises
+        :class:`wallthick.errors.QualityControlError`.
+    myocardial_density_g_per_ml : float
+        Converts myocardial volume to mass (1.05 g/ml).
+    uncertainty_scale : float
+        Calibration factor applied to the per-scan uncertainty (see
+        ``docs/method.md``).
+
+    Examples
+    --------
+    >>> MeasureOptions(grid_mm=0.8).grid_mm
+    0.8
+    """
+
+    grid_mm: float = 1.0
+    refine_boundaries: bool = True
+    edge_window_mm: float | None = None
+    min_contrast_hu: float = 60.0
+    apical_cap_fraction: float = 0.1
+    wall_range_mm: tuple[float, float] = (3.0, 30.0)
+    cavity_volume_range_ml: tuple[float, float] = (30.0, 400.0)
+    min_segment_points: int = 10
+    on_qc_failure: Literal["flag", "raise"] = "flag"
+    myocardial_density_g_per_ml: float = 1.05
+    uncertainty_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.3 <= self.grid_mm <= 3.0:
+            raise ValueError(f"Argument 'grid_mm' must be in [0.3, 3] mm, got {self.grid_mm}.")
+        if self.edge_window_mm is not None and not 0.2 <= self.edge_window_mm <= 10.0:
+            raise ValueError(
+                f"Argument 'edge_window_mm' must be None or in [0.2, 10] mm, got {self.edge_window_mm}."
+            )
+        if self.on_qc_failure not in ("flag", "raise"):
+            raise ValueError(
+                f"Argument 'on_qc_failure' must be 'flag' or 'raise', got {self.on_qc_failure!r}."
+            )
+        if not 0.0 <= self.apical_cap_fraction < 1.0 / 3.0:
+            raise ValueError(
+                "Argument 'apical_cap_fraction' must be in [0, 1/3), "
+                f"got {self.apical_cap_fraction}."
+            )
+        for name in ("wall_range_mm", "cavity_volume_range_ml"):
+            lo, hi = getattr(self, name)
+            if not 0 <= lo < hi:
+                raise ValueError(f"Argument '{name}' must be (low, high) with 0 <= low < high.")
+        if self.uncertainty_scale <= 0 or self.myocardial_density_g_per_ml <= 0:
+            raise ValueError(
+                "Arguments 'uncertainty_scale' and 'myocardial_density_g_per_ml' must be > 0."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping of the options."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

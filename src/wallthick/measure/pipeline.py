@@ -1,0 +1,132 @@
+"""``measure_wall_thickness``: one call from a path, a volume or phases to a result."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from wallthick.errors import SegmentationError
+from wallthick.measure.core import measure_labels, series_info
+from wallthick.measure.options import MeasureOptions
+from wallthick.measure.result import MeasurementResult, PhaseInfo
+from wallthick.volume import ImageVolume, LabelVolume
+
+__all__ = ["measure_wall_thickness", "select_end_diastole"]
+
+logger = logging.getLogger(__name__)
+
+Source = str | os.PathLike[str] | ImageVolume | Sequence[ImageVolume]
+
+
+def measure_wall_thickness(
+    source: Source,
+    options: MeasureOptions | None = None,
+    *,
+    segmenter: str = "classical",
+) -> MeasurementResult:
+    """Load, segment and measure one study; multiphase studies at end-diastole.
+
+    Parameters
+    ----------
+    source : path, ImageVolume or sequence of ImageVolume
+        A DICOM folder or file, a NIfTI/NRRD/MHA file, a loaded volume, or
+        the phases of one multiphase acquisition.
+    options : MeasureOptions, optional
+    segmenter : str
+        Name of a registered segmenter (``wallthick.segment``).
+
+    Returns
+    -------
+    MeasurementResult
+        With several phases: the end-diastolic one (largest LV cavity
+        volume); ``measurement.phases`` lists every phase and its cavity
+        volume, ``measurement.phase`` names the one measured.
+
+    Raises
+    ------
+    InvalidSeriesError
+        The source cannot be loaded.
+    SegmentationError
+        No left ventricle found (message names the series).
+    MeasurementError, QualityControlError
+        See :func:`measure_labels`.
+    """
+    volumes = _volumes(source)
+    segmented = [(vol, _segment(vol, segmenter)) for vol in volumes]
+    phases: tuple[PhaseInfo, ...] = ()
+    chosen = 0
+    if len(segmented) > 1:
+        chosen, phases = select_end_diastole([lab for _, lab in segmented], volumes)
+    image, labels = segmented[chosen]
+    result = measure_labels(labels, image, options, series=series_info(image.metadata))
+    meas = dataclasses.replace(
+        result.measurement,
+        phases=phases,
+        phase=str(image.metadata.get("phase", "")) or (phases[chosen].phase if phases else ""),
+        segmenter=str(labels.metadata.get("segmenter", segmenter)),
+    )
+    return dataclasses.replace(result, measurement=meas)
+
+
+def select_end_diastole(
+    labels: Sequence[LabelVolume], images: Sequence[ImageVolume]
+) -> tuple[int, tuple[PhaseInfo, ...]]:
+    """Index of the phase with the largest LV cavity volume, and every phase's volume."""
+    from wallthick.labels import Label
+
+    vols = [lab.volume_ml(Label.LV_BLOOD_POOL) for lab in labels]
+    best = max(range(len(vols)), key=vols.__getitem__)
+    infos = tuple(
+        PhaseInfo(
+            phase=str(img.metadata.get("phase", "")) or f"#{i}",
+            series_instance_uid=str(img.metadata.get("series_instance_uid", "")),
+            lv_cavity_volume_ml=v,
+            chosen=i == best,
+        )
+        for i, (img, v) in enumerate(zip(images, vols, strict=True))
+    )
+    logger.info("end-diastole: phase %s (%.1f ml)", infos[best].phase, vols[best])
+    return best, infos
+
+
+def _volumes(source: Source) -> list[ImageVolume]:
+    if isinstance(source, ImageVolume):
+        return [source]
+    if isinstance(source, (str, os.PathLike)):
+        return _load(Path(source))
+    if isinstance(source, Sequence) and source and all(isinstance(v, ImageVolume) for v in source):
+        return [v for v in source if isinstance(v, ImageVolume)]
+    raise TypeError(
+        "Argument 'source' must be a path, an ImageVolume or a non-empty sequence of "
+        f"ImageVolume, got {type(source).__name__}."
+    )
+
+
+def _load(path: Path) -> list[ImageVolume]:
+    from wallthick.io import discover_series, find_phase_groups, load_image, load_phases
+
+    if path.is_dir():
+        groups = find_phase_groups(discover_series(path).usable)
+        if len(groups) == 1:
+            return list(load_phases(groups[0]))
+    return [load_image(path)]
+
+
+def _segment(image: ImageVolume, segmenter: str) -> LabelVolume:
+    from wallthick.segment import segment_heart
+
+    name = _name(image)
+    try:
+        return segment_heart(image, segmenter=segmenter)
+    except SegmentationError as exc:
+        if name and name in str(exc):
+            raise
+        raise SegmentationError(f"{name}: {exc}") from exc
+
+
+def _name(image: ImageVolume) -> str:
+    meta = image.metadata
+    return str(meta.get("source_path") or meta.get("series_description") or "image")

@@ -1,0 +1,324 @@
+"""Wall thickness along the Laplace directions, with sub-voxel edges.
+
+For every mid-wall point a straight line is cast along the local Laplace
+direction. Its two label edges (where the linearly interpolated myocardium
+indicator crosses 1/2) give the label thickness. With an image, each edge
+is then moved by the integral of the fractional myocardium membership
+
+    m(t) = (I(t) - X) / (M - X)
+
+across a window ``t in [-w_in, w_out]`` around the label edge (``t`` away
+from the wall; ``M`` the local myocardium reference, ``X`` that of the tissue
+beyond: LV blood, RV blood or the outer tissue). For a blurred step of any
+symmetric blur, ``-w_in + integral(m)`` is exactly the edge position. The
+move is limited to +-half a voxel (projected on the line); an edge whose
+intensity estimate lies far outside that range, or whose contrast is below
+``min_contrast_hu``, keeps its label position and is counted as
+"uncertain".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from wallthick.labels import Label
+from wallthick.measure.grid import LVCrop
+from wallthick.measure.options import MeasureOptions
+
+__all__ = ["WallProfiles", "References", "measure_profiles", "tissue_references"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+_REACH_MM = 17.0  # half-length of each line (walls > 30 mm fail QC anyway)
+_SIGMA_MM = 10.0  # smoothing of the local reference intensities
+_CLIP = 0.3  # membership clipped to [-_CLIP, 1 + _CLIP]
+
+BEYOND_OUTER, BEYOND_RV, BEYOND_INVALID = 0, 1, 2
+
+
+@dataclass(frozen=True, eq=False)
+class References:
+    """Local reference intensities (fields on the isotropic grid)."""
+
+    blood: npt.NDArray[np.float32]
+    myo: npt.NDArray[np.float32]
+    rv: npt.NDArray[np.float32]
+    outer: npt.NDArray[np.float32]
+    noise_hu: float
+    fat_hu: float
+    step: float  # grid spacing of the fields (crop mm, from crop voxel 0)
+
+
+@dataclass(frozen=True, eq=False)
+class WallProfiles:
+    """Per-line results (arrays of length n)."""
+
+    valid: BoolArray
+    thickness_mm: FloatArray
+    label_thickness_mm: FloatArray
+    endo_mm: FloatArray  # (n, 3) crop-mm endocardial edge
+    epi_mm: FloatArray  # (n, 3) crop-mm epicardial edge
+    shift_endo_mm: FloatArray  # outward move of each edge vs the label edge
+    shift_epi_mm: FloatArray
+    half_voxel_mm: FloatArray
+    window_mm: FloatArray  # w_in + w_out, summed over both edges
+    beyond: npt.NDArray[np.int8]
+    uncertain_endo: BoolArray  # label edge kept (no contrast / disagreement)
+    uncertain_epi: BoolArray
+    contrast_endo: FloatArray
+    contrast_epi: FloatArray
+
+
+def measure_profiles(
+    crop: LVCrop,
+    points: FloatArray,
+    dirs: FloatArray,
+    refs: References | None,
+    options: MeasureOptions,
+) -> WallProfiles:
+    """Thickness of the wall along each line ``points + s * dirs``."""
+    spacing = crop.spacing
+    ds = float(min(0.5, 0.4 * spacing.min()))
+    s = np.arange(-_REACH_MM, _REACH_MM + ds / 2, ds)
+    centre = int(np.argmin(np.abs(s)))
+    myo_f = (crop.labels == Label.LV_MYOCARDIUM).astype(np.float32)
+    lam = _sample(myo_f, points, dirs, s, spacing, order=1)
+    out = lam < 0.5
+    out[:, centre] = False
+    k_pos = centre + np.argmax(out[:, centre:], axis=1)
+    k_neg = centre - np.argmax(out[:, centre::-1], axis=1)
+    rows = np.arange(len(points))
+    valid = out[rows, k_pos] & out[rows, k_neg] & (k_pos > centre) & (k_neg < centre)
+    s_b = _crossing(lam, rows, k_pos, k_pos - 1, s)
+    s_a = _crossing(lam, rows, k_neg, k_neg + 1, s)
+    half = 0.5 * np.abs(dirs) @ spacing
+    lab_out = _label_at(crop, points + (s_b + half)[:, None] * dirs)
+    lab_in = _label_at(crop, points + (s_a - half)[:, None] * dirs)
+    valid &= lab_in == Label.LV_BLOOD_POOL
+    beyond = np.where(lab_out == Label.RV_BLOOD_POOL, BEYOND_RV, BEYOND_OUTER).astype(np.int8)
+    bad_out = (lab_out == Label.LV_BLOOD_POOL) | (lab_out == Label.LV_MYOCARDIUM)
+    valid &= ~bad_out
+    beyond[~valid] = BEYOND_INVALID
+    t_label = s_b - s_a
+    zeros = np.zeros(len(points))
+    if refs is None or crop.image is None or not options.refine_boundaries:
+        ones = np.ones(len(points), dtype=bool)
+        return WallProfiles(
+            valid, t_label, t_label, points + s_a[:, None] * dirs, points + s_b[:, None] * dirs,
+            zeros, zeros, half, zeros, beyond, ones, ones, zeros, zeros,
+        )  # fmt: skip
+    w = options.edge_window_mm or max(1.5, float(spacing.max()))
+    w_in = np.minimum(half + w, 0.45 * t_label)
+    w_out = half + w
+    p_a = points + s_a[:, None] * dirs
+    p_b = points + s_b[:, None] * dirs
+    ref_myo = _field_at(refs.myo, refs.step, 0.5 * (p_a + p_b))
+    ref_blood = _field_at(refs.blood, refs.step, p_a)
+    band = _field_at(refs.outer, refs.step, p_b)
+    not_fat = band > refs.fat_hu + 0.5 * (ref_myo - refs.fat_hu)  # liver, muscle...
+    ref_outer = np.where(
+        beyond == BEYOND_RV,
+        _field_at(refs.rv, refs.step, p_b),
+        np.where(not_fat, band, refs.fat_hu),
+    )
+    # PITFALLS 4: the outer edge is placed against fat, never against lung
+    floor = np.where(beyond == BEYOND_RV, -np.inf, refs.fat_hu)
+    no_floor = np.full(len(points), -np.inf)
+    d_a, unc_a, c_a = _edge_shift(
+        crop,
+        (p_a, -dirs),
+        (w_in, w_out, half),
+        (ref_myo, ref_blood, no_floor),
+        refs.noise_hu,
+        options,
+    )
+    d_b, unc_b, c_b = _edge_shift(
+        crop, (p_b, dirs), (w_in, w_out, half), (ref_myo, ref_outer, floor), refs.noise_hu, options
+    )
+    thick = t_label + d_a + d_b
+    return WallProfiles(
+        valid=valid,
+        thickness_mm=thick,
+        label_thickness_mm=t_label,
+        endo_mm=p_a - d_a[:, None] * dirs,
+        epi_mm=p_b + d_b[:, None] * dirs,
+        shift_endo_mm=d_a,
+        shift_epi_mm=d_b,
+        half_voxel_mm=half,
+        window_mm=2 * (w_in + w_out),
+        beyond=beyond,
+        uncertain_endo=unc_a,
+        uncertain_epi=unc_b,
+        contrast_endo=c_a,
+        contrast_epi=c_b,
+    )
+
+
+def _edge_shift(
+    crop: LVCrop,
+    line: tuple[FloatArray, FloatArray],
+    windows: tuple[FloatArray, FloatArray, FloatArray],
+    refs: tuple[FloatArray, FloatArray, FloatArray],
+    noise_hu: float,
+    options: MeasureOptions,
+) -> tuple[FloatArray, BoolArray, FloatArray]:
+    """Outward move of one edge per line, 'uncertain' mask and contrast.
+
+    ``line`` = (edge points, outward unit vectors); ``windows`` = (w_in,
+    w_out, half voxel); ``refs`` = (myocardium, other tissue, intensity
+    floor) per line.
+    """
+    assert crop.image is not None
+    edge, outward = line
+    w_in, w_out, half = windows
+    ref_myo, ref_other, floor = refs
+    u = np.arange(0.0, 1.0 + 1e-9, 0.1 / float(np.max(w_in + w_out)))
+    t = -w_in[:, None] + u[None, :] * (w_in + w_out)[:, None]
+    pos = edge[:, None, :] + t[..., None] * outward[:, None, :]
+    idx = (pos / crop.spacing).reshape(-1, 3).T
+    vals = ndimage.map_coordinates(crop.image, idx, order=1, mode="nearest").reshape(t.shape)
+    other = np.maximum(ref_other, floor)
+    # lung beyond a thin fat layer reads as fat (minus one noise SD: keeps noise unbiased)
+    vals = np.maximum(vals, (floor - noise_hu)[:, None])
+    contrast = ref_myo - other
+    safe = np.where(np.abs(contrast) < 1e-3, 1e-3, contrast)
+    m = np.clip((vals - other[:, None]) / safe[:, None], -_CLIP, 1.0 + _CLIP)
+    raw = -w_in + np.trapezoid(m, t, axis=1)
+    disagree = np.abs(raw) > half + 0.5 * (w_out - half)
+    weak = np.abs(contrast) < options.min_contrast_hu
+    unc = disagree | weak
+    shift = np.where(unc, 0.0, np.clip(raw, -half, half))
+    return shift, unc, contrast
+
+
+def _sample(
+    arr: npt.NDArray[np.float32],
+    points: FloatArray,
+    dirs: FloatArray,
+    s: FloatArray,
+    spacing: FloatArray,
+    order: int,
+) -> npt.NDArray[np.float32]:
+    pos = points[:, None, :] + s[None, :, None] * dirs[:, None, :]
+    idx = (pos / spacing).reshape(-1, 3).T
+    out = ndimage.map_coordinates(arr, idx, order=order, mode="constant", cval=0.0)
+    return np.asarray(out.reshape(len(points), len(s)), dtype=np.float32)
+
+
+def _crossing(
+    lam: npt.NDArray[np.float32], rows: npt.NDArray[np.intp], k_out: npt.NDArray[np.intp],
+    k_in: npt.NDArray[np.intp], s: FloatArray,
+) -> FloatArray:  # fmt: skip
+    """Position where lam crosses 1/2 between samples k_in (>= 1/2) and k_out (< 1/2)."""
+    l_in = lam[rows, np.clip(k_in, 0, lam.shape[1] - 1)].astype(np.float64)
+    l_out = lam[rows, k_out].astype(np.float64)
+    frac = np.clip((l_in - 0.5) / np.maximum(l_in - l_out, 1e-6), 0.0, 1.0)
+    return np.asarray(
+        s[np.clip(k_in, 0, len(s) - 1)] + frac * (s[k_out] - s[np.clip(k_in, 0, len(s) - 1)])
+    )
+
+
+def _label_at(crop: LVCrop, pos: FloatArray) -> npt.NDArray[np.integer]:
+    idx = np.rint(pos / crop.spacing).astype(np.int64)
+    inside = np.all((idx >= 0) & (idx < np.asarray(crop.labels.shape)), axis=1)
+    out = np.full(len(pos), int(Label.BACKGROUND), dtype=np.int64)
+    out[inside] = crop.labels[tuple(idx[inside].T)]
+    return out
+
+
+def _field_at(field: npt.NDArray[np.float32], step: float, pos: FloatArray) -> FloatArray:
+    idx = (pos / step).T
+    return np.asarray(
+        ndimage.map_coordinates(field, idx, order=1, mode="nearest"), dtype=np.float64
+    )
+
+
+def tissue_references(
+    crop: LVCrop, psi: FloatArray, d_cav: FloatArray, d_out: FloatArray
+) -> References | None:
+    """Local blood / myocardium / RV / outer-tissue reference intensities.
+
+    Smooth fields (Gaussian-weighted local means, sigma 10 mm) on a grid of
+    about 2 mm: blood from the cavity core (papillary muscles excluded by
+    intensity), myocardium from the wall core, RV blood from the RV core and
+    the outer tissue from a band 0-2.5 mm beyond the wall margin, with
+    intensities below the fat level raised to it (lung reads as fat).
+    """
+    if crop.image_iso is None:
+        return None
+    k = max(1, int(round(2.0 / crop.step)))
+    sl = (slice(None, None, k),) * 3
+    img = crop.image_iso[sl]
+    step = crop.step * k
+    myo, cav, rv, la = crop.myo[sl], crop.cav[sl], crop.rv[sl], crop.la[sl]
+    margin = max(1.5, 0.75 * float(crop.spacing.max()) + 0.5)
+    depth = np.minimum(d_cav, d_out)[sl]
+    myo_core = myo & (depth >= margin)
+    if myo_core.sum() < 20:
+        myo_core = myo & (np.abs(psi[sl] - 0.5) < 0.2)
+    m0 = float(np.median(img[myo_core]))
+    cav_core = cav & (ndimage.distance_transform_edt(cav, sampling=step) >= margin + 0.5)
+    if cav_core.sum() < 20:
+        cav_core = cav
+    b0 = float(np.median(img[cav_core]))
+    cav_core &= img > 0.5 * (b0 + m0)  # no papillary muscles / trabeculae
+    rv_core = rv & (ndimage.distance_transform_edt(rv, sampling=step) >= margin)
+    dist_lv = ndimage.distance_transform_edt(~(myo | cav), sampling=step)
+    band = ~(myo | cav | rv | la) & (dist_lv > margin - 0.5) & (dist_lv <= margin + 2.5)
+    band &= ndimage.distance_transform_edt(~(rv | la), sampling=step) > 1.5
+    fat = _fat_level(crop)
+    sig = _SIGMA_MM / step
+    return References(
+        blood=_local_mean(img, cav_core, b0, sig),
+        myo=_local_mean(img, myo_core, m0, sig),
+        rv=_local_mean(img, rv_core, b0, sig),
+        outer=_local_mean(np.maximum(img, fat), band, fat, sig),
+        noise_hu=_noise(crop, b0, m0),
+        fat_hu=fat,
+        step=step,
+    )
+
+
+def _fat_level(crop: LVCrop) -> float:
+    """Fat intensity: the histogram mode of unlabelled voxels in [-250, 0] HU.
+
+    The mode ignores the partial-volume tails towards myocardium and lung.
+    """
+    assert crop.image is not None
+    vals = crop.image[
+        (crop.labels == Label.BACKGROUND) & (crop.image > -250.0) & (crop.image < 0.0)
+    ]
+    if vals.size < 200:
+        return -100.0
+    hist, edges = np.histogram(vals, bins=50, range=(-250.0, 0.0))
+    smooth = ndimage.gaussian_filter1d(hist.astype(np.float64), 2.0)
+    k = int(np.argmax(smooth))
+    return float(0.5 * (edges[k] + edges[k + 1]))
+
+
+def _noise(crop: LVCrop, blood: float, myo: float) -> float:
+    """Noise SD (HU) on the original grid: robust spread of the cavity core."""
+    assert crop.image is not None
+    core = ndimage.binary_erosion(crop.labels == Label.LV_BLOOD_POOL, iterations=2)
+    vals = crop.image[core & (crop.image > 0.5 * (blood + myo))]
+    if vals.size < 20:
+        return 20.0
+    return max(1.4826 * float(np.median(np.abs(vals - np.median(vals)))), 1.0)
+
+
+def _local_mean(
+    values: npt.NDArray[np.float32], mask: BoolArray, default: float, sigma: float
+) -> npt.NDArray[np.float32]:
+    """Gaussian-weighted mean of ``values`` over ``mask`` (normalised convolution)."""
+    if not mask.any():
+        return np.full(values.shape, default, dtype=np.float32)
+    w = mask.astype(np.float32)
+    num = ndimage.gaussian_filter(values * w, sigma, mode="constant", truncate=2.5)
+    den = ndimage.gaussian_filter(w, sigma, mode="constant", truncate=2.5)
+    out = np.where(den > 1e-3, num / np.maximum(den, 1e-6), default)
+    return np.asarray(out, dtype=np.float32)
