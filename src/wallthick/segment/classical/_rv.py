@@ -1,0 +1,157 @@
+"""RV blood pool next to the LV, and the RV-myocardium contrast.
+
+The RV is found on a 1 mm grid aligned with the LV short axis, restricted to
+the levels of the ventricles: blood brighter than the half-way level between
+myocardium and RV blood, outside the LV, in the component that touches the
+LV's outer wall the most. Its HU is measured first from beyond the septum
+(rays whose wall ended in blood) or, when the RV is weakly enhanced and no ray
+ended there, from tissue clearly brighter than myocardium next to the LV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from wallthick.labels import Label
+from wallthick.segment.classical._common import ClassicalOptions, TissueLevels, sample_world
+from wallthick.segment.classical._shortaxis import LVModel
+from wallthick.volume import Geometry, ImageVolume
+
+__all__ = ["RVResult", "estimate_rv", "rasterize_rv", "rv_blood_level"]
+
+_GRID_MM = 1.0
+_HALF_MM = 75.0
+_WEAK_RV_CONTRAST_HU = 150.0
+
+
+@dataclass
+class RVResult:
+    """RV mask on the short-axis grid and its intensity diagnostics."""
+
+    mask: npt.NDArray[np.bool_] | None
+    h0_mm: float
+    blood_hu: float | None
+    contrast_hu: float | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _grid(model: LVModel) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
+    h0 = float(model.levels_mm[0]) - 5.0
+    h1 = float(model.levels_mm[-1])
+    hs = np.arange(h0, h1 + 0.5 * _GRID_MM, _GRID_MM)
+    g = np.arange(-_HALF_MM, _HALF_MM + 0.5 * _GRID_MM, _GRID_MM)
+    return hs, g, h0
+
+
+def _lv_outer(
+    model: LVModel, hs: npt.NDArray[np.float64], g: npt.NDArray[np.float64], margin: float
+) -> npt.NDArray[np.bool_]:
+    """Voxels of the SA grid inside the LV epicardium (+ margin)."""
+    uu, vv = np.meshgrid(g, g, indexing="ij")
+    out = np.zeros((hs.size, g.size, g.size), bool)
+    n_ang = model.angles.size
+    for i, h in enumerate(hs):
+        li = int(np.argmin(np.abs(model.levels_mm - h)))
+        if abs(model.levels_mm[li] - h) > 1.0:
+            continue
+        du, dv = uu - model.centers_uv[li, 0], vv - model.centers_uv[li, 1]
+        a = (np.mod(np.arctan2(dv, du), 2 * np.pi) / (2 * np.pi) * n_ang).astype(int) % n_ang
+        out[i] = np.hypot(du, dv) < model.r_epi[li][a] + margin
+    return out
+
+
+def rv_blood_level(image: ImageVolume, model: LVModel, levels: TissueLevels) -> float | None:
+    """Median HU just beyond the wall where rays ended in blood (the septum)."""
+    n_cav = model.n_cavity_levels
+    sl = slice(model.levels_mm.size - n_cav, None)
+    kind = model.exit_kind[sl]
+    li, ai = np.nonzero(kind == 2)
+    if li.size < 0.03 * kind.size:
+        return None
+    h = model.levels_mm[sl][li]
+    ang = model.angles[ai]
+    r = model.r_epi[sl][li, ai][:, None] + np.array([2.0, 3.0, 4.0])[None, :]
+    cu = model.centers_uv[sl][li, 0][:, None]
+    cv = model.centers_uv[sl][li, 1][:, None]
+    pts = model.frame.to_world(
+        h[:, None], cu + r * np.cos(ang)[:, None], cv + r * np.sin(ang)[:, None]
+    )
+    return float(np.median(sample_world(image, pts)))
+
+
+def estimate_rv(
+    image: ImageVolume, model: LVModel, levels: TissueLevels, opts: ClassicalOptions
+) -> RVResult:
+    """Find the RV blood pool on an SA-aligned grid and measure its contrast."""
+    hs, g, h0 = _grid(model)
+    hh, uu, vv = np.meshgrid(hs, g, g, indexing="ij")
+    vol = sample_world(image, model.frame.to_world(hh, uu, vv))
+    vol = ndimage.gaussian_filter(vol, 0.7)
+    outside = ~_lv_outer(model, hs, g, 1.5)
+    warnings: list[str] = []
+    rv_hu = rv_blood_level(image, model, levels)
+    if rv_hu is None:
+        bright = outside & (vol > levels.myocardium_hu + 4.0 * max(levels.noise_hu, 10.0) * 0.5)
+        bright &= vol < levels.blood_hu + 3.0 * max(levels.noise_hu, 10.0)
+        comp = _touching_component(bright, ~outside)
+        if comp is None or comp.sum() < 2000:
+            return RVResult(None, h0, None, None, ["RV blood pool not found next to the LV."])
+        rv_hu = float(np.median(vol[comp]))
+    contrast = rv_hu - levels.myocardium_hu
+    if contrast < _WEAK_RV_CONTRAST_HU:
+        warnings.append(
+            f"weak RV enhancement: RV-myocardium contrast {contrast:.0f} HU; the right "
+            "septal edge is uncertain."
+        )
+    t_rv = levels.myocardium_hu + 0.5 * contrast
+    mask = _touching_component(outside & (vol > t_rv) & (vol < levels.blood_hu + 400), ~outside)
+    if mask is None:
+        warnings.append("RV blood pool not found next to the LV.")
+    return RVResult(mask, h0, rv_hu, contrast, warnings)
+
+
+def _touching_component(
+    cand: npt.NDArray[np.bool_], lv: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_] | None:
+    lab, n = ndimage.label(cand)
+    if n == 0:
+        return None
+    shell = ndimage.binary_dilation(lv, iterations=3) & ~lv
+    touch = np.bincount(lab[shell], minlength=n + 1)
+    touch[0] = 0
+    if touch.max() == 0:
+        return None
+    return np.asarray(lab == int(np.argmax(touch)))
+
+
+def rasterize_rv(
+    rv: RVResult, model: LVModel, geometry: Geometry, out: npt.NDArray[np.uint8]
+) -> None:
+    """Nearest-neighbour copy of the SA-grid RV mask onto ``geometry`` (in place)."""
+    if rv.mask is None or not rv.mask.any():
+        return
+    idx = np.argwhere(rv.mask)
+    pts = model.frame.to_world(
+        rv.h0_mm + idx[:, 0] * _GRID_MM,
+        idx[:, 1] * _GRID_MM - _HALF_MM,
+        idx[:, 2] * _GRID_MM - _HALF_MM,
+    )
+    box = geometry.world_to_index(pts)
+    lo = np.maximum(np.floor(box.min(axis=0)).astype(int) - 1, 0)
+    hi = np.minimum(np.ceil(box.max(axis=0)).astype(int) + 2, np.asarray(geometry.shape))
+    if np.any(hi <= lo):
+        return
+    jj, kk = np.meshgrid(np.arange(lo[1], hi[1]), np.arange(lo[2], hi[2]), indexing="ij")
+    shape = np.asarray(rv.mask.shape)
+    for i in range(lo[0], hi[0]):
+        w = geometry.index_to_world(np.stack([np.full(jj.shape, i), jj, kk], axis=-1))
+        h, u, v = np.moveaxis(model.frame.from_world(w), -1, 0)
+        ia = np.rint(np.stack([(h - rv.h0_mm), u + _HALF_MM, v + _HALF_MM]) / _GRID_MM).astype(int)
+        ok = np.all((ia >= 0) & (ia < shape[:, None, None]), axis=0)
+        hit = np.zeros(jj.shape, bool)
+        hit[ok] = rv.mask[ia[0][ok], ia[1][ok], ia[2][ok]]
+        out[i, lo[1] : hi[1], lo[2] : hi[2]][hit] = int(Label.RV_BLOOD_POOL)

@@ -1,0 +1,151 @@
+"""The ``classical`` segmenter: orchestration of localisation, tracking and drawing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from wallthick.errors import SegmentationError
+from wallthick.labels import Label
+from wallthick.segment.classical._common import ClassicalOptions, FloatArray
+from wallthick.segment.classical._localise import Candidate, find_left_ventricle
+from wallthick.segment.classical._raster import model_box, rasterize_lv
+from wallthick.segment.classical._rv import estimate_rv, rasterize_rv
+from wallthick.segment.classical._shortaxis import LVModel, make_frame, track_ventricle
+from wallthick.volume import ImageVolume, LabelVolume
+
+__all__ = ["ClassicalSegmenter"]
+
+logger = logging.getLogger(__name__)
+
+_REFINE_PASSES = 2
+
+
+class ClassicalSegmenter:
+    """LV cavity, LV myocardium and RV blood pool of contrast CT, on the CPU.
+
+    Parameters
+    ----------
+    options : ClassicalOptions, optional
+        Tuning; keyword arguments override single fields.
+
+    Examples
+    --------
+    >>> ClassicalSegmenter(n_angles=90).options.n_angles
+    90
+    """
+
+    name = "classical"
+
+    def __init__(self, options: ClassicalOptions | None = None, **overrides: Any) -> None:
+        base = options if options is not None else ClassicalOptions()
+        if not isinstance(base, ClassicalOptions):
+            raise TypeError(
+                f"Argument 'options' must be ClassicalOptions, got {type(base).__name__}."
+            )
+        self.options = replace(base, **overrides) if overrides else base
+
+    def segment(self, image: ImageVolume) -> LabelVolume:
+        """Segment ``image``; labels come back on its grid (uint8)."""
+        if not isinstance(image, ImageVolume):
+            raise TypeError(f"Argument 'image' must be an ImageVolume, got {type(image).__name__}.")
+        t0 = time.perf_counter()
+        where = str(image.metadata.get("source_path", "the image"))
+        try:
+            best, scored = find_left_ventricle(image, self.options)
+            model = self._fit(image, best)
+        except SegmentationError as exc:
+            raise SegmentationError(f"{where}: {exc}") from exc
+        out = np.zeros(image.shape, np.uint8)
+        rv = estimate_rv(image, model, best.levels, self.options)
+        rasterize_rv(rv, model, image.geometry, out)
+        rasterize_lv(model, image.geometry, out)
+        meta = _metadata(image, best, scored, model, rv, out, time.perf_counter() - t0)
+        return LabelVolume.from_geometry(out, image.geometry, meta)
+
+    def _fit(self, image: ImageVolume, best: Candidate) -> LVModel:
+        opts = self.options
+        axis = _initial_axis(best)
+        model = track_ventricle(
+            image, make_frame(best.center_mm, axis), best.levels, best.radius_mm, opts
+        )
+        if model is None or model.n_cavity_levels < 10:
+            raise SegmentationError("the LV cavity could not be tracked along its long axis.")
+        for _ in range(_REFINE_PASSES):
+            origin, axis, seed = _refit_axis(model)
+            new = track_ventricle(image, make_frame(origin, axis), best.levels, seed, opts)
+            if new is None or new.n_cavity_levels < 10:
+                break
+            model = new
+        return model
+
+
+def _initial_axis(best: Candidate) -> FloatArray:
+    pts = best.endo_points_mm
+    _, vecs = np.linalg.eigh(np.cov((pts - pts.mean(axis=0)).T))
+    axis = vecs[:, -1]
+    if best.open_directions.size and best.open_directions.mean(axis=0) @ axis < 0:
+        axis = -axis
+    return axis  # type: ignore[no-any-return]
+
+
+def _refit_axis(model: LVModel) -> tuple[FloatArray, FloatArray, float]:
+    """Line through the cavity centres (area-weighted): new origin, axis, seed radius."""
+    n = model.n_cavity_levels
+    first = model.levels_mm.size - n
+    # the middle of the cavity: least sensitive to where the apex and base are cut
+    cav = slice(first + int(0.15 * n), first + int(0.8 * n))
+    h = model.levels_mm[cav]
+    c = model.centers_uv[cav]
+    pts = model.frame.to_world(h, c[:, 0], c[:, 1])
+    w = np.mean(model.r_endo[cav], axis=1) ** 2
+    mean = (pts * w[:, None]).sum(axis=0) / w.sum()
+    _, _, vt = np.linalg.svd((pts - mean) * np.sqrt(w)[:, None], full_matrices=False)
+    axis = vt[0] if vt[0] @ model.frame.axis > 0 else -vt[0]
+    proj = (pts - mean) @ axis
+    mid = 0.5 * (proj.min() + proj.max())
+    origin = mean + mid * axis
+    k = int(np.argmin(np.abs(proj - mid)))
+    seed = float(0.8 * np.median(model.r_endo[cav][k]))
+    return origin, axis, max(seed, 5.0)
+
+
+def _metadata(
+    image: ImageVolume,
+    best: Candidate,
+    scored: list[Candidate],
+    model: LVModel,
+    rv: Any,
+    out: np.ndarray,
+    seconds: float,
+) -> dict[str, Any]:
+    lv_levels = best.levels
+    lo, hi = model_box(model, image.geometry)
+    vox_ml = image.geometry.voxel_volume_mm3 / 1000.0
+    warnings: list[str] = list(model.notes) + list(rv.warnings)
+    return {
+        "segmenter": "classical",
+        "seconds": round(seconds, 3),
+        "crop_box_index": [lo.tolist(), hi.tolist()],
+        "lv_center_mm": np.round(best.center_mm, 2).tolist(),
+        "long_axis": np.round(model.frame.axis, 4).tolist(),
+        "blood_hu": round(lv_levels.blood_hu, 1),
+        "myocardium_hu": round(lv_levels.myocardium_hu, 1),
+        "fat_hu": round(lv_levels.fat_hu, 1),
+        "noise_hu": round(lv_levels.noise_hu, 1),
+        "rv_blood_hu": None if rv.blood_hu is None else round(rv.blood_hu, 1),
+        "rv_contrast_hu": None if rv.contrast_hu is None else round(rv.contrast_hu, 1),
+        "lv_wrap_fraction": round(best.wrap_fraction, 3),
+        "n_candidates": len(scored),
+        "n_levels": int(model.levels_mm.size),
+        "n_cavity_levels": int(model.n_cavity_levels),
+        "repaired_wall_fraction": round(model.repaired_fraction, 3),
+        "lv_cavity_ml": round(float((out == Label.LV_BLOOD_POOL).sum() * vox_ml), 2),
+        "lv_myocardium_ml": round(float((out == Label.LV_MYOCARDIUM).sum() * vox_ml), 2),
+        "rv_blood_ml": round(float((out == Label.RV_BLOOD_POOL).sum() * vox_ml), 2),
+        "warnings": warnings,
+    }

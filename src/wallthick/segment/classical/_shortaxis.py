@@ -1,0 +1,416 @@
+"""Short-axis tracking of the LV cavity and wall.
+
+Along a provisional long axis, each short-axis level is reformatted from the
+image. The cavity of a level is the **convex envelope** of the blood found
+inside the previous level's cavity (dilated by a few mm): papillary muscles
+and trabeculae inside the cavity are filled instead of splitting it, and the
+RV beyond the septum is never reached. Edges are placed at the half-way level
+between the adjacent tissues, with sub-pixel contours. Rays cast outwards from
+the cavity find the epicardium: the first crossing to fat/lung or to blood
+(RV) after the wall. The ventricle ends at the base where its cavity stops
+being wrapped in myocardium (the mitral/aortic valve plane), and at the apex
+where the cavity vanishes, followed by the apical cap.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
+from skimage import measure
+
+from wallthick.segment.classical._common import (
+    ClassicalOptions,
+    FloatArray,
+    TissueLevels,
+    first_true,
+    sample_affine,
+)
+from wallthick.volume import ImageVolume
+
+__all__ = ["LVModel", "SAFrame", "make_frame", "track_ventricle"]
+
+logger = logging.getLogger(__name__)
+
+_RAY_STEP_MM = 0.25
+_TRACK_DILATION_MM = 4.0
+_MAX_CAP_MM = 25.0
+
+
+@dataclass(frozen=True)
+class SAFrame:
+    """Short-axis frame: ``origin + h * axis + u * e1 + v * e2`` (LPS mm).
+
+    ``axis`` points from the apex towards the base.
+    """
+
+    origin_mm: FloatArray
+    axis: FloatArray
+    e1: FloatArray
+    e2: FloatArray
+
+    def to_world(self, h: npt.ArrayLike, u: npt.ArrayLike, v: npt.ArrayLike) -> FloatArray:
+        h, u, v = (np.asarray(x, dtype=np.float64)[..., None] for x in (h, u, v))
+        return self.origin_mm + h * self.axis + u * self.e1 + v * self.e2  # type: ignore[no-any-return]
+
+    def sample(
+        self, image: ImageVolume, h: npt.ArrayLike, u: npt.ArrayLike, v: npt.ArrayLike
+    ) -> npt.NDArray[np.float32]:
+        """Trilinear image samples at frame coordinates ``(h, u, v)``."""
+        axes = np.stack([self.axis, self.e1, self.e2])
+        return sample_affine(image, self.origin_mm, axes, (h, u, v))
+
+    def from_world(self, points_mm: npt.ArrayLike) -> FloatArray:
+        d = np.asarray(points_mm, dtype=np.float64) - self.origin_mm
+        return np.stack([d @ self.axis, d @ self.e1, d @ self.e2], axis=-1)
+
+
+def make_frame(origin_mm: FloatArray, axis: FloatArray) -> SAFrame:
+    """A right-handed short-axis frame around ``axis`` (normalised here)."""
+    a = np.asarray(axis, dtype=np.float64)
+    a = a / np.linalg.norm(a)
+    ref = np.array([0.0, -1.0, 0.0])  # anterior in LPS
+    if abs(ref @ a) > 0.9:
+        ref = np.array([1.0, 0.0, 0.0])
+    e1 = ref - (ref @ a) * a
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(a, e1)
+    return SAFrame(np.asarray(origin_mm, dtype=np.float64), a, e1, e2)
+
+
+@dataclass
+class LVModel:
+    """Per-level cavity/epicardium radii around per-level centres.
+
+    ``r_endo[l, a]`` is 0 in the apical cap; NaN radii never remain after
+    :func:`track_ventricle`. ``exit_kind`` is 1 where the wall ends in fat or
+    lung, 2 where it ends in blood (RV), 0 where no edge was found (e.g. liver).
+    """
+
+    frame: SAFrame
+    levels_mm: FloatArray
+    centers_uv: FloatArray
+    angles: FloatArray
+    r_endo: FloatArray
+    r_epi: FloatArray
+    exit_kind: npt.NDArray[np.int8]
+    wrap_fraction: FloatArray
+    n_cavity_levels: int
+    repaired_fraction: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cavity_levels_mm(self) -> FloatArray:
+        return self.levels_mm[: self.n_cavity_levels]
+
+
+@dataclass
+class _Level:
+    h: float
+    center: FloatArray
+    r_endo: FloatArray
+    r_epi: FloatArray
+    exit_kind: npt.NDArray[np.int8]
+    wrap: float
+
+
+def _polar_radius(radii: FloatArray, theta: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Radius of a star-shaped contour (``radii`` at equally spaced angles) at ``theta``."""
+    n = radii.size
+    x = np.mod(theta, 2 * np.pi) / (2 * np.pi) * n
+    return np.interp(x, np.arange(n + 1), np.append(radii, radii[0]))  # type: ignore[no-any-return]
+
+
+def _region(
+    s: npt.NDArray[np.float32],
+    t_b: float,
+    offset_uv: FloatArray,
+    prev: _Level | None,
+    seed_radius: float,
+    pix: float,
+) -> npt.NDArray[np.bool_]:
+    """Blood of this level that belongs to the cavity being tracked.
+
+    Without a previous level: the blood component nearest the frame origin
+    within ``seed_radius``. Otherwise: blood inside the previous cavity grown
+    by a few mm (so the RV beyond the septum is never reached).
+    """
+    blood = s > t_b
+    uu = offset_uv[0] + pix * np.arange(s.shape[0])[:, None]
+    vv = offset_uv[1] + pix * np.arange(s.shape[1])[None, :]
+    if prev is None:
+        rr = np.hypot(uu, vv)
+        lab, _ = ndimage.label(blood & (rr <= seed_radius))
+        near = lab[(rr <= 5.0) & (lab > 0)]
+        if near.size == 0:
+            return np.zeros_like(blood)
+        return np.asarray(lab == np.bincount(near).argmax())
+    du, dv = uu - prev.center[0], vv - prev.center[1]
+    allowed = np.hypot(du, dv) < _polar_radius(prev.r_endo, np.arctan2(dv, du)) + _TRACK_DILATION_MM
+    region = blood & allowed
+    lab, n = ndimage.label(region)
+    if n == 0:
+        return region
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    keep = sizes * pix * pix >= max(2.0, 0.02 * sizes.max() * pix * pix)
+    return np.asarray(keep[lab])
+
+
+def _hull(
+    s: npt.NDArray[np.float32], region: npt.NDArray[np.bool_], t_b: float
+) -> FloatArray | None:
+    """Sub-pixel convex envelope (polygon vertices, pixel units) of ``region``."""
+    masked = np.where(ndimage.binary_dilation(region), s, min(float(s.min()), t_b) - 1.0)
+    masked = np.pad(masked, 1, constant_values=t_b - 1.0)
+    contours = measure.find_contours(masked, t_b)
+    if not contours:
+        return None
+    pts = np.concatenate(contours) - 1.0
+    try:
+        hull = ConvexHull(pts)
+    except (QhullError, ValueError):
+        return None
+    return pts[hull.vertices]
+
+
+def _polygon_radii(poly: FloatArray, center: FloatArray, angles: FloatArray) -> FloatArray:
+    """Distance from ``center`` to a convex polygon along each angle."""
+    d = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    a = poly - center
+    b = np.roll(a, -1, axis=0) - a
+    # solve t*d = a + s*b  ->  per (angle, edge)
+    den = d[:, None, 0] * b[None, :, 1] - d[:, None, 1] * b[None, :, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (a[None, :, 0] * b[None, :, 1] - a[None, :, 1] * b[None, :, 0]) / den
+        s = (a[None, :, 0] * d[:, None, 1] - a[None, :, 1] * d[:, None, 0]) / den
+    valid = (s >= -1e-9) & (s <= 1 + 1e-9) & (t > 0) & np.isfinite(t)
+    t = np.where(valid, t, np.inf)
+    return t.min(axis=1)  # type: ignore[no-any-return]
+
+
+def _poly_centroid(poly: FloatArray) -> FloatArray:
+    x, y = poly[:, 0], poly[:, 1]
+    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    cross = x * yn - xn * y
+    area = cross.sum() / 2.0
+    if abs(area) < 1e-9:
+        return poly.mean(axis=0)  # type: ignore[no-any-return]
+    return np.array([((x + xn) * cross).sum(), ((y + yn) * cross).sum()]) / (6.0 * area)
+
+
+def _wall_rays(
+    image: ImageVolume,
+    frame: SAFrame,
+    h: float,
+    center_uv: FloatArray,
+    r_endo: FloatArray,
+    angles: FloatArray,
+    levels: TissueLevels,
+    t_rv: float,
+    opts: ClassicalOptions,
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """Epicardial radius along each angle (NaN: no edge within the plausible wall)."""
+    r = np.arange(0.0, opts.max_wall_mm + 2.0, _RAY_STEP_MM)
+    rr = r_endo[:, None] + r[None, :]
+    u = center_uv[0] + rr * np.cos(angles)[:, None]
+    v = center_uv[1] + rr * np.sin(angles)[:, None]
+    prof = frame.sample(image, h, u, v)
+    prof = ndimage.gaussian_filter1d(prof, 0.5 / _RAY_STEP_MM, axis=1)
+    t_b, t_f = levels.blood_myo_mid, levels.myo_fat_mid
+    inwall = first_true(prof < t_b)
+    started = np.arange(r.size)[None, :] > np.where(inwall < 0, r.size, inwall)[:, None]
+    to_fat = first_true(started & (prof < t_f))
+    to_blood = first_true(started & (prof > t_rv))
+    r_epi = np.full(angles.size, np.nan)
+    kind = np.zeros(angles.size, np.int8)
+    for k in range(angles.size):
+        cands = [
+            (i, lev, kd) for i, lev, kd in ((to_fat[k], t_f, 1), (to_blood[k], t_rv, 2)) if i > 0
+        ]
+        if not cands:
+            continue
+        i, lev, kd = min(cands)
+        a, b = float(prof[k, i - 1]), float(prof[k, i])
+        frac = 0.5 if a == b else float(np.clip((lev - a) / (b - a), 0.0, 1.0))
+        r_epi[k] = r_endo[k] + (i - 1 + frac) * _RAY_STEP_MM
+        kind[k] = kd
+    return r_epi, kind
+
+
+def _process_level(
+    image: ImageVolume,
+    frame: SAFrame,
+    h: float,
+    prev: _Level | None,
+    seed_radius: float,
+    levels: TissueLevels,
+    t_rv: float,
+    angles: FloatArray,
+    opts: ClassicalOptions,
+) -> _Level | None:
+    pix = opts.sa_pixel_mm
+    if prev is None:
+        center0, half = np.zeros(2), seed_radius + 4.0
+    else:
+        center0, half = prev.center, float(prev.r_endo.max()) + _TRACK_DILATION_MM + 2.0
+    g = np.arange(-half, half + 0.5 * pix, pix)
+    s = frame.sample(image, h, center0[0] + g[:, None], center0[1] + g[None, :])
+    offset = center0 - half
+    region = _region(s, levels.blood_myo_mid, offset, prev, seed_radius, pix)
+    if region.sum() * pix * pix < 3.0:
+        return None
+    poly = _hull(s, region, levels.blood_myo_mid)
+    if poly is None or len(poly) < 3:
+        return None
+    center_px = _poly_centroid(poly)
+    r_endo = _polygon_radii(poly, center_px, angles) * pix
+    if not np.all(np.isfinite(r_endo)):
+        return None
+    center = center_px * pix + offset
+    r_epi, kind = _wall_rays(image, frame, h, center, r_endo, angles, levels, t_rv, opts)
+    wall = r_epi - r_endo
+    wrapped = np.where(np.isnan(wall), True, wall >= opts.min_wall_mm)
+    return _Level(h, center, r_endo, r_epi, kind, float(wrapped.mean()))
+
+
+def _widens(base: list[_Level], lev: _Level) -> bool:
+    """True when the cavity widens again towards the base after narrowing:
+    the section has passed the annulus into the atrium or the aortic root."""
+    if len(base) < 5:
+        return False
+    radii = np.array([float(np.mean(b.r_endo)) for b in base])
+    k = int(np.argmax(radii))
+    if k >= radii.size - 1:
+        return False
+    narrowest = float(radii[k:].min())
+    return float(np.mean(lev.r_endo)) > 1.08 * narrowest and narrowest < 0.9 * radii[k]
+
+
+def _cap_level(
+    image: ImageVolume,
+    frame: SAFrame,
+    h: float,
+    center: FloatArray,
+    levels: TissueLevels,
+    angles: FloatArray,
+    opts: ClassicalOptions,
+) -> _Level | None:
+    """Apical cap: solid myocardium, edge where it ends in fat/lung."""
+    r = np.arange(0.0, 40.0, _RAY_STEP_MM)
+    u = center[0] + r[None, :] * np.cos(angles)[:, None]
+    v = center[1] + r[None, :] * np.sin(angles)[:, None]
+    prof = frame.sample(image, h, u, v)
+    t_f = levels.myo_fat_mid
+    if float(np.median(prof[:, :8])) < t_f:
+        return None
+    out = first_true(prof < t_f)
+    r_epi = np.where(out > 0, r[np.maximum(out, 0)], np.nan)
+    if np.isnan(r_epi).mean() > 0.5:
+        return None
+    kind = np.where(out > 0, 1, 0).astype(np.int8)
+    return _Level(h, center, np.zeros(angles.size), r_epi, kind, 1.0)
+
+
+def track_ventricle(
+    image: ImageVolume,
+    frame: SAFrame,
+    levels: TissueLevels,
+    seed_radius_mm: float,
+    opts: ClassicalOptions,
+    t_rv: float | None = None,
+) -> LVModel | None:
+    """Track the cavity from the frame origin to the base and to the apex."""
+    angles = np.linspace(0.0, 2 * np.pi, opts.n_angles, endpoint=False)
+    t_rv = levels.blood_myo_mid if t_rv is None else t_rv
+    step = opts.sa_level_mm
+    start = _process_level(image, frame, 0.0, None, seed_radius_mm, levels, t_rv, angles, opts)
+    if start is None:
+        return None
+    base: list[_Level] = []
+    prev = start
+    for i in range(1, int(80 / step)):
+        lev = _process_level(
+            image, frame, i * step, prev, seed_radius_mm, levels, t_rv, angles, opts
+        )
+        if lev is None or _widens(base, lev):
+            break
+        base.append(lev)
+        prev = lev
+        # the base: the first of two levels in a row not wrapped all around
+        if len(base) >= 2 and max(base[-1].wrap, base[-2].wrap) < opts.base_wrap_fraction:
+            del base[-2:]
+            break
+    apex: list[_Level] = []
+    prev = start
+    for i in range(1, int(120 / step)):
+        lev = _process_level(
+            image, frame, -i * step, prev, seed_radius_mm, levels, t_rv, angles, opts
+        )
+        if lev is None:
+            break
+        apex.append(lev)
+        prev = lev
+    neighbour = base[0] if base else (apex[0] if apex else None)
+    if neighbour is not None:  # redo the seed level like the others (no seed disk)
+        redo = _process_level(
+            image, frame, 0.0, neighbour, seed_radius_mm, levels, t_rv, angles, opts
+        )
+        start = redo if redo is not None else start
+    cavity = [*reversed(apex), start, *base]
+    cap: list[_Level] = []
+    h = cavity[0].h
+    for i in range(1, int(_MAX_CAP_MM / step)):
+        lev = _cap_level(image, frame, h - i * step, cavity[0].center, levels, angles, opts)
+        if lev is None:
+            break
+        cap.append(lev)
+    return _assemble(frame, [*reversed(cap), *cavity], len(cap), angles, opts)
+
+
+def _assemble(
+    frame: SAFrame, lv: list[_Level], n_cap: int, angles: FloatArray, opts: ClassicalOptions
+) -> LVModel:
+    r_endo = np.stack([x.r_endo for x in lv])
+    r_epi = np.stack([x.r_epi for x in lv])
+    thick = _repair_thickness(r_epi - r_endo, opts)
+    repaired = float(np.mean(np.abs(np.nan_to_num(r_epi - r_endo, nan=-1e3) - thick) > 1e-6))
+    return LVModel(
+        frame=frame,
+        levels_mm=np.array([x.h for x in lv]),
+        centers_uv=np.stack([x.center for x in lv]),
+        angles=angles,
+        r_endo=r_endo,
+        r_epi=r_endo + thick,
+        exit_kind=np.stack([x.exit_kind for x in lv]),
+        wrap_fraction=np.array([x.wrap for x in lv]),
+        n_cavity_levels=len(lv) - n_cap,
+        repaired_fraction=repaired,
+    )
+
+
+def _repair_thickness(thick: FloatArray, opts: ClassicalOptions) -> FloatArray:
+    """Replace missing and implausible wall thickness by a smooth prior from
+    neighbouring angular sectors and levels (e.g. where the wall touches the
+    liver and no edge exists)."""
+    t = thick.copy()
+    t[(t < 0.5) | (t > opts.max_wall_mm)] = np.nan
+    n_ang = t.shape[1]
+    x = np.arange(n_ang)
+    for row in t:
+        ok = np.isfinite(row)
+        if ok.sum() >= max(3, n_ang // 10):
+            row[~ok] = np.interp(x[~ok], x[ok], row[ok], period=n_ang)
+    lv_med = np.nanmedian(t) if np.isfinite(t).any() else opts.min_wall_mm * 2
+    bad_rows = ~np.isfinite(t).all(axis=1)
+    t[bad_rows] = np.where(np.isfinite(t[bad_rows]), t[bad_rows], lv_med)
+    wa = max(3, n_ang // 12) | 1
+    padded = np.pad(t, ((0, 0), (wa, wa)), mode="wrap")
+    ref = ndimage.median_filter(padded, size=(5, wa), mode="nearest")[:, wa:-wa]
+    out = np.abs(t - ref) > np.maximum(2.0, 0.35 * ref)
+    t[out] = ref[out]
+    return t
