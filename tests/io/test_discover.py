@@ -98,3 +98,17 @@ def test_cli_hides_phi_unless_asked(
     (tmp_path / "empty").mkdir()
     assert main(["discover", str(tmp_path / "empty")]) == 1
     assert main(["discover", str(tmp_path / "missing")]) == 2
+
+
+@pytest.mark.realdata
+def test_fast_header_reader_agrees_with_pydicom(
+    shared_data: Path, write_series: Any, h: Any
+) -> None:
+    from wallthick.io._headers import _read_fast, read_header
+
+    files = write_series(h.linear_hu((3, 4, 4), (1, 1, 1)), info={"patient_name": "Ünïcode^Näme"})
+    for folder in ("real/abdomen_ct_dicom/series", "dicom/dcm_qa_ct/In/GE", "dicom/nema_wg04/REF"):
+        files += sorted((shared_data / folder).iterdir())
+    for path in files:
+        assert _read_fast(path) is not None, path
+        assert read_header(path) == read_header(path, allow_fast=False), path

@@ -21,8 +21,10 @@ from typing import Any
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 
 from wallthick.errors import InvalidSeriesError, WallthickError
+from wallthick.io._fastheader import RawHeader, parse_header
 
 __all__ = ["Header", "PlaneRef", "read_header", "read_full", "quiet", "phase_from_text", "guard"]
 
@@ -146,11 +148,44 @@ def phase_from_text(text: str) -> float | None:
     return value if 0.0 <= value <= 100.0 else None
 
 
-def read_header(path: Path) -> Header:
-    """Read one file's header; raise InvalidSeriesError when it is not usable DICOM."""
-    ds, has_pixels = _read_dataset(path)
+def read_header(path: Path, allow_fast: bool = True) -> Header:
+    """Read one file's header; raise InvalidSeriesError when it is not usable DICOM.
+
+    Plain CT slices go through a minimal explicit-VR reader
+    (:mod:`wallthick.io._fastheader`); everything else through pydicom.
+    """
+    fast = _read_fast(path) if allow_fast else None
+    has_pixels: bool | None
+    if fast is not None:
+        source: Any = fast
+        meta_sop, tsuid, has_pixels = (
+            fast.media_sop_class,
+            fast.transfer_syntax,
+            fast.has_pixel_data,
+        )
+    else:
+        source, has_pixels = _read_dataset(path)
+        meta = getattr(source, "file_meta", None)
+        meta_sop = _text(meta, "MediaStorageSOPClassUID") if meta is not None else ""
+        tsuid = _text(meta, "TransferSyntaxUID") if meta is not None else ""
     with guard(path, "read its header"):
-        return _header(path, ds, has_pixels)
+        return _header(path, source, has_pixels, meta_sop, tsuid)
+
+
+_FAST_CHUNK = 64 * 1024
+_MULTIFRAME_TAGS = (0x52009229, 0x52009230)
+
+
+def _read_fast(path: Path) -> RawHeader | None:
+    with guard(path, "read it"), open(path, "rb") as fh:
+        buffer = fh.read(_FAST_CHUNK)
+    raw = parse_header(buffer, complete=len(buffer) < _FAST_CHUNK)
+    if raw is None or any(tag in raw.elements for tag in _MULTIFRAME_TAGS):
+        return None
+    frames = raw.get("NumberOfFrames")
+    if frames not in (None, "", "1"):
+        return None
+    return raw
 
 
 class BoundedReader:
@@ -222,9 +257,13 @@ def _read_dataset(path: Path) -> tuple[Dataset, bool | None]:
 def _text(ds: Dataset, keyword: str) -> str:
     try:
         value = ds.get(keyword, "")
+        if value is None:
+            return ""
+        if isinstance(value, list | tuple | MultiValue):
+            return clean("\\".join(str(v) for v in value)).strip()
+        return clean(str(value)).strip()
     except Exception:
         return ""
-    return clean(str(value if value is not None else "")).strip()
 
 
 def _number(ds: Dataset, keyword: str) -> float | None:
@@ -259,35 +298,29 @@ def _item(ds: Dataset | None, sequence: str) -> Dataset | None:
         return None
 
 
-def _sop_class(ds: Dataset) -> str:
-    sop = _text(ds, "SOPClassUID")
-    if not sop:
-        meta = getattr(ds, "file_meta", None)
-        sop = _text(meta, "MediaStorageSOPClassUID") if meta is not None else ""
-    return sop
-
-
 def _int(ds: Dataset, keyword: str, default: int = 0) -> int:
     number = _number(ds, keyword)
     return int(number) if number is not None and abs(number) < 2**31 else default
 
 
-def _header(path: Path, ds: Dataset, has_pixels: bool | None) -> Header:
-    meta = getattr(ds, "file_meta", None)
-    sop = _sop_class(ds)
+def _image_type(ds: Any) -> tuple[str, ...]:
+    try:
+        value = ds.get("ImageType")
+        parts = value.split("\\") if isinstance(value, str) else list(value or ())
+        return tuple(t for t in (clean(str(v)).strip().upper() for v in parts[:8]) if t)
+    except Exception:
+        return ()
+
+
+def _header(path: Path, ds: Any, has_pixels: bool | None, meta_sop: str, tsuid: str) -> Header:
+    """Build a Header from a pydicom Dataset or a RawHeader (both offer ``get``)."""
     frames = _int(ds, "NumberOfFrames", 1) if "NumberOfFrames" in ds else 1
-    image_type = tuple(
-        p.strip().upper() for p in _text(ds, "ImageType").replace("\\", ",").split(",")
-    )
-    if "ImageType" in ds:
-        with contextlib.suppress(Exception):
-            image_type = tuple(clean(str(v)).strip().upper() for v in ds.ImageType)[:8]
     common: dict[str, Any] = dict(
         path=path,
-        sop_class_uid=sop,
-        transfer_syntax=_text(meta, "TransferSyntaxUID") if meta is not None else "",
+        sop_class_uid=_text(ds, "SOPClassUID") or meta_sop,
+        transfer_syntax=tsuid,
         modality=_text(ds, "Modality").upper(),
-        image_type=tuple(t for t in image_type if t),
+        image_type=_image_type(ds),
         patient_id=_text(ds, "PatientID"),
         patient_name=_text(ds, "PatientName"),
         study_instance_uid=_text(ds, "StudyInstanceUID"),
@@ -307,7 +340,10 @@ def _header(path: Path, ds: Dataset, has_pixels: bool | None) -> Header:
         number_of_frames=frames,
         has_pixel_data=has_pixels,
     )
-    if sop in MULTIFRAME_SOP_CLASSES or "PerFrameFunctionalGroupsSequence" in ds:
+    if (
+        common["sop_class_uid"] in MULTIFRAME_SOP_CLASSES
+        or "PerFrameFunctionalGroupsSequence" in ds
+    ):
         return Header(**common, **_multiframe_geometry(path, ds, frames))
     return Header(**common, **_classic_geometry(path, ds, frames))
 
