@@ -382,11 +382,15 @@ class WallThicknessWidget(QWidget):
     def _start(
         self, job: Generator[tuple[int, str], None, Any], done: Callable[[Any], None]
     ) -> None:
-        worker = thread_worker(_drive, start_thread=False)(job)
-        worker.yielded.connect(self._on_progress)
-        worker.returned.connect(lambda value: self._guarded_done(done, value))
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_finished)
+        # connecting "errored" here stops napari from re-raising worker errors
+        # in the GUI thread: they become notifications instead
+        connect = {
+            "yielded": self._on_progress,
+            "returned": lambda value: self._guarded_done(done, value),
+            "errored": self._on_error,
+            "finished": self._on_finished,
+        }
+        worker = thread_worker(_drive, start_thread=False, connect=connect)(job)
         self._worker = worker
         self._set_busy(True)
         self.progress.setValue(0)

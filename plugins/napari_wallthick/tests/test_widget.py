@@ -17,9 +17,9 @@ import pytest
 from scipy import ndimage as ndi
 
 from napari_wallthick import _widget
-from napari_wallthick._convert import META_KEY, napari_affine
+from napari_wallthick._convert import META_KEY, image_layer_data, napari_affine
 from napari_wallthick._widget import WallThicknessWidget
-from wallthick import Label
+from wallthick import Geometry, ImageVolume, Label
 from wallthick.measure.result import POSTERIOR_SEGMENTS
 
 pytestmark = pytest.mark.napari
@@ -145,16 +145,27 @@ def test_real_ct_opens_with_its_geometry(make_napari_viewer: Any, real_ct: Path)
     assert layer.metadata[META_KEY]["geometry"]["spacing_mm"] == pytest.approx([1.5, 1.5, 1.5])
 
 
-def test_unknown_spacing_is_a_notification_not_a_crash(
-    make_napari_viewer: Any, monkeypatch: pytest.MonkeyPatch
+def test_errors_are_notifications_not_crashes(
+    make_napari_viewer: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     errors: list[str] = []
     monkeypatch.setattr(_widget, "show_error", errors.append)
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((4, 5, 6), np.float32), name="no geometry")
     widget = WallThicknessWidget(viewer)
-    widget.run_button.click()  # must not raise
+    widget.run_button.click()  # refused before any computation; must not raise
     widget.save_button.click()
     assert not widget.busy
-    assert "voxel spacing is unknown" in errors[0]
-    assert len(errors) == 2
+    assert len(errors) == 2 and all("voxel spacing is unknown" in e for e in errors)
+
+    # a scan without a heart fails inside the worker: a notification, the viewer lives on
+    g = Geometry((24, 32, 32), (2.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3)[:, ::-1])  # axial
+    empty = ImageVolume.from_geometry(np.full(g.shape, -1000.0, np.float32), g)
+    data, kwargs, _ = image_layer_data(empty, "air")
+    viewer.add_image(data, **kwargs)
+    widget.image_combo.setCurrentText("air")
+    widget.run_button.click()
+    _wait(qtbot, widget)
+    assert len(errors) == 3 and errors[2].startswith("Wall thickness: ")
+    assert widget.analysis.result is None
+    assert widget.run_button.isEnabled()

@@ -1,0 +1,94 @@
+"""Make the analyst guide's screenshots (``docs/img/napari_*.png``).
+
+Needs an X server: napari's screenshot of a window that was never shown is
+black, so the window is shown under Xvfb with the xcb platform::
+
+    xvfb-run -a -s "-screen 0 1600x1200x24" env QT_QPA_PLATFORM=xcb \\
+        .venv/bin/python -m napari_wallthick._docs docs/img
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REAL_CT = Path(__file__).resolve().parents[3] / "shared/data/real/chest_cta/ct_heart_crop.nii.gz"
+WINDOW_SIZE = (1600, 1000)
+
+
+def _wait(widget: Any, timeout_s: float = 600.0) -> None:
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert app is not None
+    t0 = time.monotonic()
+    while widget.busy and time.monotonic() - t0 < timeout_s:
+        app.processEvents()
+        time.sleep(0.02)
+    app.processEvents()
+
+
+def _go_to_probe(viewer: Any, widget: Any) -> None:
+    """Move the slider to the slice through the middle posterior probe."""
+    result = widget.analysis.result
+    if result is None:
+        return
+    probes = result.probes.get("posterior")
+    if probes is None or len(probes) == 0:
+        probes = result.probes.get("septal")
+    if probes is None or len(probes) == 0:
+        return
+    mid = np.asarray(probes[len(probes) // 2]).mean(axis=0)  # LPS mm
+    viewer.dims.set_point(0, float(mid[2]))  # world axis 0 is S
+
+
+def screenshot(open_: Any, name: str, out_dir: Path) -> Path:
+    """Open a scan, run the widget on it and save the whole window."""
+    import imageio.v3 as iio
+    import napari
+
+    from napari_wallthick._widget import WallThicknessWidget
+
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(*WINDOW_SIZE)
+    open_(viewer)
+    widget = WallThicknessWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Wall thickness", area="right")
+    widget.analyst_edit.setText("")
+    widget.run_button.click()
+    _wait(widget)
+    _go_to_probe(viewer, widget)
+    viewer.reset_view()
+    _wait(widget)
+    path = out_dir / name
+    iio.imwrite(path, viewer.screenshot(canvas_only=False, flash=False))
+    viewer.close()
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out_dir = Path(args[0] if args else "docs/img")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shots = [
+        screenshot(
+            lambda v: v.open_sample("wallthick", "phantom_baseline"), "napari_phantom.png", out_dir
+        )
+    ]
+    if REAL_CT.is_file():
+        shots.append(
+            screenshot(
+                lambda v: v.open(str(REAL_CT), plugin="wallthick"), "napari_real_ct.png", out_dir
+            )
+        )
+    for shot in shots:
+        sys.stdout.write(f"wrote {shot}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
