@@ -67,3 +67,22 @@ def test_bad_arguments(synthetic_result: MeasurementResult, tmp_path: Path) -> N
         render_qc_picture("x", tmp_path / "a.png")  # type: ignore[arg-type]
     with pytest.raises(FileNotFoundError, match="does not exist"):
         render_qc_picture(synthetic_result, tmp_path / "missing" / "a.png")
+
+
+def test_qc_picture_of_a_real_measurement(tmp_path: Path) -> None:
+    """measure_labels on an analytic oblique LV: the septal probes project to the
+    septal (left) side of the short-axis view, the posterior ones to the right."""
+    from wallthick.measure import measure_labels
+    from wallthick.measure.synthetic import analytic_lv
+
+    lv = analytic_lv(spacing_mm=(1.5, 1.2, 1.2), grid_rotation_deg=(10.0, -5.0, 15.0))
+    result = measure_labels(lv.labels, lv.image)
+    center = result.frame.base_center_mm - 30.0 * result.frame.long_axis
+    plane = short_axis_plane(result.frame, center, 60.0, 1.0)
+    septal_xy, _ = project_segments(result.probes["septal"], plane)
+    posterior_xy, _ = project_segments(result.probes["posterior"], plane)
+    assert np.median(septal_xy[..., 0]) < -10.0  # septum on the left
+    assert np.median(posterior_xy[..., 0]) > 10.0  # inferolateral wall on the right...
+    assert np.median(posterior_xy[..., 1]) > 0.0  # ...and below the centre (inferior)
+    render_qc_picture(result, tmp_path / "qc.png")
+    assert imread(tmp_path / "qc.png").shape[1] > 900
