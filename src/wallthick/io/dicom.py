@@ -8,7 +8,9 @@ memory stays close to the size of the volume.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
@@ -253,7 +255,9 @@ def _fill_parallel(
 ) -> None:
     chunk = max(1, len(items) // (workers * 4))
     batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    with ProcessPoolExecutor(workers) as pool:
+    # forking a process that runs other threads (Qt, dask) can deadlock: spawn then
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
         for result in pool.map(_decode_batch, batches, [(d.rows, d.columns)] * len(batches)):
             for slot, frame in result:
                 out[slot] = frame
