@@ -106,3 +106,21 @@ def test_multiphase_end_diastole_has_largest_cavity(cohort: tuple[Path, dict]) -
         d = found[e["series_instance_uid"]]
         assert d.phase_percent == pytest.approx(e["phase_percent"])
         assert f"{e['phase_percent']}%" in d.series_description
+
+
+def test_sample_data_cohort_files_parse() -> None:
+    folder = Path(__file__).resolve().parents[2] / "sample_data"
+    files = sorted(folder.glob("cohort_*.json"))
+    assert files
+    for path in files:
+        spec = CohortSpec.from_json(path)
+        assert spec.n_patients + spec.multiphase_patients > 0
+
+
+def test_cohort_spec_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="followup_months"):
+        CohortSpec(followup_months=(2,))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"n_patients": 1, "colour": "red"}')
+    with pytest.raises(ValueError, match="bad.json"):
+        CohortSpec.from_json(bad)
