@@ -47,10 +47,20 @@ def run(args: argparse.Namespace) -> int:
     found = discover_series(args.root)
     usable = found.usable
     groups = {id(d): i for i, g in enumerate(find_phase_groups(usable), 1) if len(g) > 1 for d in g}
-    columns = ["#", "series", "description", "phase", "slices", "size", "spacing mm", "date"]
+    columns = [
+        "#",
+        "series",
+        "description",
+        "phase",
+        "slices",
+        "size",
+        "spacing mm",
+        "date",
+        "folder",
+    ]
     if args.show_phi:
         columns += ["patient", "patient id"]
-    rows = [_row(i, d, groups.get(id(d)), args.show_phi) for i, d in enumerate(usable, 1)]
+    rows = [_row(i, d, groups.get(id(d)), args) for i, d in enumerate(usable, 1)]
     print(f"{len(usable)} usable CT series under {args.root}")
     if rows:
         _print_table(columns, rows)
@@ -58,18 +68,21 @@ def run(args: argparse.Namespace) -> int:
     if skipped:
         print(f"\n{len(skipped)} skipped series:")
         for d in skipped:
-            print(f"  {_clip(d.label, 70)}: {d.skip_reason}")
+            number = "" if d.series_number is None else f" {d.series_number}"
+            where = _relative(d.files[0].parent, args.root)
+            print(f"  series{number} in {_clip(where, 50)}: {d.skip_reason}")
     if found.rejected:
         print(f"\n{len(found.rejected)} files not usable as DICOM images")
         shown = found.rejected if args.rejected else found.rejected[:5]
         for r in shown:
-            print(f"  {_clip(r.reason, 120)}")
+            reason = r.reason.removeprefix(f"{r.path}: ")
+            print(f"  {_clip(_relative(r.path, args.root), 50)}: {_clip(reason, 100)}")
         if len(found.rejected) > len(shown):
             print("  ... (--rejected lists them all)")
     return 0 if usable else 1
 
 
-def _row(index: int, d: Any, group: int | None, show_phi: bool) -> list[str]:
+def _row(index: int, d: Any, group: int | None, args: argparse.Namespace) -> list[str]:
     spacing = d.pixel_spacing or (0.0, 0.0)
     phase = d.phase or (f"{d.trigger_time_ms:g} ms" if d.trigger_time_ms is not None else "")
     if d.temporal_positions > 1:
@@ -85,10 +98,20 @@ def _row(index: int, d: Any, group: int | None, show_phi: bool) -> list[str]:
         f"{d.rows}x{d.columns}",
         f"{spacing[0]:.3g}x{spacing[1]:.3g}",
         d.study_date,
+        _clip(_relative(d.files[0].parent, args.root), 40),
     ]
-    if show_phi:
+    if args.show_phi:
         row += [_clip(d.patient_name, 24), _clip(d.patient_id, 16)]
     return row
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` relative to the folder the user named (no absolute prefixes)."""
+    base = root if root.is_dir() else root.parent
+    try:
+        return str(path.relative_to(base)) or "."
+    except ValueError:
+        return str(path)
 
 
 def _clip(text: str, width: int) -> str:

@@ -13,8 +13,9 @@ import os
 import threading
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,10 @@ def _load_planes(
             [p.position for p in planes],
             d.slice_thickness_mm,
         )
+        if int(np.prod(plan.geometry.shape)) * 4 > MAX_VOLUME_BYTES:
+            raise InvalidSeriesError(
+                f"{d.label}: the resampled grid {plan.geometry.shape} is larger than the loading limit."
+            )
         try:
             source = np.empty(plan.source_shape, dtype=np.float32)
         except MemoryError as exc:
@@ -257,10 +262,16 @@ def _fill_parallel(
     batches = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     # forking a process that runs other threads (Qt, dask) can deadlock: spawn then
     method = "fork" if threading.active_count() == 1 else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        for result in pool.map(_decode_batch, batches, [(d.rows, d.columns)] * len(batches)):
-            for slot, frame in result:
-                out[slot] = frame
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+            for result in pool.map(_decode_batch, batches, [(d.rows, d.columns)] * len(batches)):
+                for slot, frame in result:
+                    out[slot] = frame
+    except BrokenProcessPool as exc:
+        raise DecodeError(
+            f"{d.label}: a decoding process died (a decoder crashed on corrupt data); "
+            "load with workers=1 to find the file."
+        ) from exc
 
 
 def _decode_batch(
@@ -272,8 +283,8 @@ def _decode_batch(
 
 def _decode_file(
     path: Path, slots: list[tuple[int, PlaneRef]], rows: int, columns: int
-) -> list[tuple[int, np.ndarray]]:
-    """Read one file and return ``(slot, HU image)`` for the requested planes."""
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Read one file and yield ``(slot, HU image)`` for the requested planes, one at a time."""
     ds = read_full(path)
     _check_pixel_payload(path, ds, rows, columns)
     decoder = _decoder(path, ds)
@@ -281,13 +292,11 @@ def _decode_file(
     if not multiframe:
         _check_position(path, ds, slots[0][1])
         slope, intercept = _rescale(ds)
-    results: list[tuple[int, np.ndarray]] = []
     for slot, plane in slots:
         if multiframe:
             slope, intercept = plane.slope, plane.intercept
         image = _decode_frame(path, decoder, ds, plane.frame, (rows, columns))
-        results.append((slot, _to_hu(image, slope, intercept)))
-    return results
+        yield slot, _to_hu(image, slope, intercept)
 
 
 def _decode_frame(
@@ -433,7 +442,7 @@ def _check_duplicates(
     slot_of = {index: slot for slot, index in enumerate(plan.order)}
     for kept, dup in plan.duplicates:
         plane = planes[dup]
-        [(_, image)] = _decode_file(plane.path, [(0, plane)], d.rows, d.columns)
+        [(_, image)] = list(_decode_file(plane.path, [(0, plane)], d.rows, d.columns))
         if not np.array_equal(image, out[slot_of[kept]]):
             raise InvalidSeriesError(
                 f"{d.label}: two different images at the same position "

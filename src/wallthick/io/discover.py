@@ -204,6 +204,7 @@ def _walk(base: Path, rejected: list[RejectedFile]) -> Iterator[Path]:
         return
     real_root = base.resolve()
     seen: set[Path] = {real_root}
+    seen_files: set[tuple[int, int]] = set()
     stack = [base]
     while stack:
         folder = stack.pop()
@@ -228,10 +229,12 @@ def _walk(base: Path, rejected: list[RejectedFile]) -> Iterator[Path]:
                     if key not in seen:
                         seen.add(key)
                         stack.append(path)
-                elif entry.is_file() and (real is None or real not in seen):
-                    if real is not None:
-                        seen.add(real)
-                    yield path
+                elif entry.is_file():
+                    stat = entry.stat()
+                    identity = (stat.st_dev, stat.st_ino)
+                    if identity not in seen_files:  # a file reached twice through links
+                        seen_files.add(identity)
+                        yield path
             except OSError as exc:
                 rejected.append(RejectedFile(path, f"{path}: cannot access ({exc.strerror})."))
 
