@@ -328,6 +328,30 @@ def usability_problem(d: SeriesDescriptor, min_slices: int = MIN_SLICES) -> str 
     return None
 
 
+#: Fields a descriptor takes unchanged from the header of its first file.
+_FROM_FIRST_FILE = (
+    "series_instance_uid",
+    "study_instance_uid",
+    "frame_of_reference_uid",
+    "patient_id",
+    "patient_name",
+    "study_date",
+    "study_time",
+    "study_description",
+    "series_description",
+    "series_number",
+    "accession_number",
+    "modality",
+    "manufacturer",
+    "sop_class_uid",
+    "image_type",
+    "rows",
+    "columns",
+    "orientation",
+    "pixel_spacing",
+)
+
+
 def _describe(members: list[Header]) -> SeriesDescriptor:
     first = members[0]
     planes = tuple(p for h in members for p in h.planes)
@@ -340,26 +364,8 @@ def _describe(members: list[Header]) -> SeriesDescriptor:
     has_pixels = {h.has_pixel_data for h in members}
     problems = {h.geometry_problem for h in members}
     desc = SeriesDescriptor(
-        series_instance_uid=first.series_instance_uid,
-        study_instance_uid=first.study_instance_uid,
-        frame_of_reference_uid=first.frame_of_reference_uid,
-        patient_id=first.patient_id,
-        patient_name=first.patient_name,
-        study_date=first.study_date,
-        study_time=first.study_time,
-        study_description=first.study_description,
-        series_description=first.series_description,
-        series_number=first.series_number,
-        accession_number=first.accession_number,
-        modality=first.modality,
-        manufacturer=first.manufacturer,
-        sop_class_uid=first.sop_class_uid,
-        image_type=first.image_type,
+        **{name: getattr(first, name) for name in _FROM_FIRST_FILE},
         transfer_syntaxes=tuple(sorted({h.transfer_syntax for h in members})),
-        rows=first.rows,
-        columns=first.columns,
-        orientation=first.orientation,
-        pixel_spacing=first.pixel_spacing,
         slice_thickness_mm=first.slice_thickness,
         slice_count=len(planes) if planes else sum(h.number_of_frames for h in members),
         phase=f"{percent:g}%" if percent is not None else "",
