@@ -183,7 +183,8 @@ def analyse(labels: LabelVolume, image: ImageVolume | None, opts: MeasureOptions
     )  # fmt: skip
     points, dirs = midwall_points(psi, crop.myo, crop.step)
     refs = tissue_references(crop, psi, d_cav, d_out) if image is not None else None
-    prof = measure_profiles(crop, points, dirs, refs, opts)
+    depth = float(np.max(np.minimum(d_cav, d_out)[crop.myo]))
+    prof = measure_profiles(crop, points, dirs, refs, opts, depth)
     seg = aha_segments(
         frame.level(prof.endo_mm), frame.angle_deg(prof.endo_mm), frame.anterior_insertion_deg,
         opts.apical_cap_fraction,

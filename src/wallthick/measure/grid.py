@@ -86,11 +86,15 @@ def crop_lv(labels: LabelVolume, image: ImageVolume | None, step: float) -> LVCr
         )
         return np.asarray(out, dtype=np.float32)
 
+    # nearest-neighbour labels are enough here: the iso grid only sets the wall
+    # directions, the frame and the line density; edges come from the label grid
+    lab_iso = ndimage.affine_transform(lab, zoom, output_shape=iso_shape, order=0, mode="nearest")
+
     def iso_mask(label: Label) -> BoolArray:
-        return np.asarray(iso((lab == label).astype(np.float32)) >= 0.5)
+        return np.asarray(lab_iso == label)
 
     myo = iso_mask(Label.LV_MYOCARDIUM)
-    cav = iso_mask(Label.LV_BLOOD_POOL) & ~myo
+    cav = iso_mask(Label.LV_BLOOD_POOL)
     return LVCrop(
         start=start,  # type: ignore[arg-type]
         labels=lab,

@@ -7,12 +7,16 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wallthick.errors import SegmentationError
 from wallthick.measure.core import measure_labels, series_info
 from wallthick.measure.options import MeasureOptions
 from wallthick.measure.result import MeasurementResult, PhaseInfo
 from wallthick.volume import ImageVolume, LabelVolume
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wallthick.segment import Segmenter
 
 __all__ = ["measure_wall_thickness", "select_end_diastole"]
 
@@ -25,7 +29,7 @@ def measure_wall_thickness(
     source: Source,
     options: MeasureOptions | None = None,
     *,
-    segmenter: str = "classical",
+    segmenter: str | Segmenter = "classical",
 ) -> MeasurementResult:
     """Load, segment and measure one study; multiphase studies at end-diastole.
 
@@ -35,8 +39,9 @@ def measure_wall_thickness(
         A DICOM folder or file, a NIfTI/NRRD/MHA file, a loaded volume, or
         the phases of one multiphase acquisition.
     options : MeasureOptions, optional
-    segmenter : str
-        Name of a registered segmenter (``wallthick.segment``).
+    segmenter : str or Segmenter
+        Name of a registered segmenter (``wallthick.segment``) or an object
+        with ``name`` and ``segment(image) -> LabelVolume``.
 
     Returns
     -------
@@ -66,7 +71,7 @@ def measure_wall_thickness(
         result.measurement,
         phases=phases,
         phase=str(image.metadata.get("phase", "")) or (phases[chosen].phase if phases else ""),
-        segmenter=str(labels.metadata.get("segmenter", segmenter)),
+        segmenter=str(labels.metadata.get("segmenter", getattr(segmenter, "name", segmenter))),
     )
     return dataclasses.replace(result, measurement=meas)
 
@@ -115,7 +120,7 @@ def _load(path: Path) -> list[ImageVolume]:
     return [load_image(path)]
 
 
-def _segment(image: ImageVolume, segmenter: str) -> LabelVolume:
+def _segment(image: ImageVolume, segmenter: str | Segmenter) -> LabelVolume:
     from wallthick.segment import segment_heart
 
     name = _name(image)

@@ -77,11 +77,11 @@ def analytic_lv(
     a = np.cross(u, s)
     if a @ np.array([0.0, -1.0, 0.0]) < 0:
         a = -a
-    extent = length_mm + max(septal_mm, free_wall_mm) + 25.0
+    wall = max(septal_mm, free_wall_mm)
     centre = np.zeros(3)
     spacing = np.asarray(spacing_mm, dtype=np.float64)
     direction = rotation(grid_rotation_deg)
-    half = extent / 2 + 20.0
+    half = max(length_mm / 2 + wall + 8.0, radius_mm + wall + 17.0)
     shape = tuple(int(np.ceil(2 * half / sp)) for sp in spacing)
     origin = centre - direction @ (spacing * (np.asarray(shape) - 1) / 2.0)
     idx = np.stack(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij"), -1).reshape(-1, 3)

@@ -11,10 +11,11 @@ across a window ``t in [-w_in, w_out]`` around the label edge (``t`` away
 from the wall; ``M`` the local myocardium reference, ``X`` that of the tissue
 beyond: LV blood, RV blood or the outer tissue). For a blurred step of any
 symmetric blur, ``-w_in + integral(m)`` is exactly the edge position. The
-move is limited to +-half a voxel (projected on the line); an edge whose
-intensity estimate lies far outside that range, or whose contrast is below
-``min_contrast_hu``, keeps its label position and is counted as
-"uncertain".
+move is limited to +-half a voxel ``h`` (the voxel projected on the line);
+an intensity edge further than ``h`` from the label edge is tapered back to
+the label edge (fully at ``1.5 h``), so edited labels are never snapped back
+to the old intensity edge. Edges whose contrast is below ``min_contrast_hu``
+keep the label position; both kinds count as "uncertain".
 """
 
 from __future__ import annotations
@@ -80,11 +81,17 @@ def measure_profiles(
     dirs: FloatArray,
     refs: References | None,
     options: MeasureOptions,
+    max_depth_mm: float = _REACH_MM,
 ) -> WallProfiles:
-    """Thickness of the wall along each line ``points + s * dirs``."""
+    """Thickness of the wall along each line ``points + s * dirs``.
+
+    ``max_depth_mm`` (largest distance of a wall voxel to the wall's
+    surface) bounds how far the lines are followed.
+    """
     spacing = crop.spacing
     ds = float(min(0.5, 0.4 * spacing.min()))
-    s = np.arange(-_REACH_MM, _REACH_MM + ds / 2, ds)
+    reach = min(_REACH_MM, 1.5 * max_depth_mm + 3.0)
+    s = np.arange(-reach, reach + ds / 2, ds)
     centre = int(np.argmin(np.abs(s)))
     myo_f = (crop.labels == Label.LV_MYOCARDIUM).astype(np.float32)
     lam = _sample(myo_f, points, dirs, s, spacing, order=1)
@@ -188,11 +195,21 @@ def _edge_shift(
     contrast = ref_myo - other
     safe = np.where(np.abs(contrast) < 1e-3, 1e-3, contrast)
     m = np.clip((vals - other[:, None]) / safe[:, None], -_CLIP, 1.0 + _CLIP)
+    # beyond the edge, once the profile has reached the other tissue, a later
+    # return to myocardium-like values is another structure (a trabecula, a
+    # papillary muscle, the RV wall): it belongs to the other tissue
+    beyond = t > 0
+    crossed = np.cumsum(beyond & (m < 0.5), axis=1) > 0
+    returned = np.cumsum(crossed & (m > 0.5), axis=1) > 0
+    m = np.where(returned, 0.0, m)
     raw = -w_in + np.trapezoid(m, t, axis=1)
-    disagree = np.abs(raw) > half + 0.5 * (w_out - half)
+    # an intensity edge more than half a voxel from the label edge is not
+    # followed: tapered back to the label edge between 1 and 1.5 half-voxels
+    # (edited labels are kept; the image never snaps them back)
+    trust = np.clip((1.5 * half - np.abs(raw)) / (0.5 * half), 0.0, 1.0)
     weak = np.abs(contrast) < options.min_contrast_hu
-    unc = disagree | weak
-    shift = np.where(unc, 0.0, np.clip(raw, -half, half))
+    unc = (trust < 0.5) | weak
+    shift = np.where(weak, 0.0, np.clip(raw, -half, half) * trust)
     return shift, unc, contrast
 
 
@@ -262,11 +279,13 @@ def tissue_references(
     if myo_core.sum() < 20:
         myo_core = myo & (np.abs(psi[sl] - 0.5) < 0.2)
     m0 = float(np.median(img[myo_core]))
+    spread = 1.4826 * float(np.median(np.abs(img[myo_core] - m0)))
+    myo_core &= np.abs(img - m0) < 3.0 * max(spread, 5.0)  # edited/mislabelled voxels out
     cav_core = cav & (ndimage.distance_transform_edt(cav, sampling=step) >= margin + 0.5)
     if cav_core.sum() < 20:
         cav_core = cav
     b0 = float(np.median(img[cav_core]))
-    cav_core &= img > 0.5 * (b0 + m0)  # no papillary muscles / trabeculae
+    cav_core &= img > m0 + 0.75 * (b0 - m0)  # no papillary muscles / trabeculae
     rv_core = rv & (ndimage.distance_transform_edt(rv, sampling=step) >= margin)
     dist_lv = ndimage.distance_transform_edt(~(myo | cav), sampling=step)
     band = ~(myo | cav | rv | la) & (dist_lv > margin - 0.5) & (dist_lv <= margin + 2.5)

@@ -1,0 +1,185 @@
+"""measure_labels / measure_wall_thickness: aggregation, uncertainty, QC, phases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from wallthick.errors import MeasurementError, QualityControlError, SegmentationError
+from wallthick.labels import Label
+from wallthick.measure import (
+    MeasureOptions,
+    measure_labels,
+    measure_wall_thickness,
+    select_end_diastole,
+)
+from wallthick.measure.synthetic import analytic_lv
+from wallthick.volume import ImageVolume, LabelVolume
+
+COARSE = {"spacing_mm": (1.25, 1.0, 1.0), "grid_rotation_deg": (5.0, -10.0, 15.0)}
+
+
+@pytest.fixture(scope="module")
+def lv():
+    return analytic_lv(**COARSE, psf_fwhm_mm=1.0, noise_hu=15.0, seed=7)
+
+
+@pytest.fixture(scope="module")
+def result(lv):
+    return measure_labels(lv.labels, lv.image)
+
+
+def _weighted(m, segments):
+    stats = [m.segment(s) for s in segments]
+    return sum(s.mean_mm * s.n_points for s in stats) / sum(s.n_points for s in stats)
+
+
+def test_septal_posterior_are_area_weighted_means_of_their_segments(result):
+    m = result.measurement
+    assert m.septal_thickness_mm == pytest.approx(_weighted(m, (2, 3, 8, 9)), rel=1e-9)
+    assert m.posterior_wall_thickness_mm == pytest.approx(_weighted(m, (5, 11)), rel=1e-9)
+
+
+def test_uncertainty_present_and_positive(result):
+    m = result.measurement
+    for u in (m.septal_uncertainty_mm, m.posterior_uncertainty_mm):
+        assert math.isfinite(u) and 0.02 < u < 1.0
+    parts = m.details["septal_uncertainty_parts"]
+    assert set(parts) >= {"spread_mm", "boundary_mm", "label_edge_mm", "n_eff"}
+
+
+def test_result_contract(result, lv):
+    m = result.measurement
+    row = m.to_row()
+    assert row["septal_thickness_mm"] and row["status"] == "ok"
+    assert m.lv_cavity_volume_ml > 30 and m.lv_mass_g > 50
+    assert result.aha_segments.shape == lv.labels.shape
+    assert set(np.unique(result.aha_segments)) <= set(range(18))
+    assert result.probes["septal"].shape[1:] == (2, 3)
+    # probe length = the thickness it shows (within the refinement)
+    lengths = np.linalg.norm(result.probes["septal"][:, 1] - result.probes["septal"][:, 0], axis=1)
+    assert np.median(lengths) == pytest.approx(lv.septal_mm, abs=0.6)
+
+
+def test_weak_rv_contrast_widens_septal_uncertainty(lv, result):
+    weak = analytic_lv(
+        **COARSE, psf_fwhm_mm=1.0, noise_hu=15.0, seed=7, hu=(420.0, 120.0, 150.0, -90.0)
+    )
+    m_weak = measure_labels(weak.labels, weak.image).measurement
+    assert m_weak.septal_uncertainty_mm > result.measurement.septal_uncertainty_mm
+    assert m_weak.septal_thickness_mm == pytest.approx(weak.septal_mm, abs=0.3)
+
+
+def test_painted_band_raises_thickness_by_its_width(lv, result):
+    """An analyst paints a 2 mm band on the epicardium: +2 mm, not snapped back."""
+    arr = lv.labels.array.copy()
+    myo = arr == Label.LV_MYOCARDIUM
+    dist = ndimage.distance_transform_edt(~myo, sampling=lv.labels.spacing_mm)
+    arr[(arr == Label.BACKGROUND) & (dist <= 2.0)] = Label.LV_MYOCARDIUM
+    edited = lv.labels.with_array(arr)
+    after = measure_labels(edited, lv.image, segmentation_source="corrected").measurement
+    before = result.measurement
+    rise = after.posterior_wall_thickness_mm - before.posterior_wall_thickness_mm
+    label_rise = after.details["posterior_label_mm"] - before.details["posterior_label_mm"]
+    # the voxelised 2 mm band moves the label edge by ~1.7 mm on average
+    assert label_rise == pytest.approx(2.0, abs=0.5)
+    assert rise == pytest.approx(label_rise, abs=0.25)
+    assert after.segmentation_source == "corrected"
+
+
+def test_labels_without_image(lv):
+    m = measure_labels(lv.labels).measurement
+    assert m.septal_thickness_mm == pytest.approx(lv.septal_mm, abs=0.3)
+    assert m.septal_uncertainty_mm > 0
+
+
+def test_no_myocardium_is_a_measurement_error(lv):
+    arr = np.where(lv.labels.array == Label.LV_MYOCARDIUM, 0, lv.labels.array).astype(np.uint8)
+    with pytest.raises(MeasurementError, match="no LV myocardium"):
+        measure_labels(lv.labels.with_array(arr))
+
+
+def test_fov_clipping_refused(lv):
+    # cut the volume through the LV: the heart touches the image border
+    n = lv.labels.shape[1]
+    sl = (slice(None), slice(n // 2, None), slice(None))
+    arr = np.ascontiguousarray(lv.labels.array[sl])
+    origin = lv.labels.geometry.index_to_world([0, n // 2, 0])
+    cut = LabelVolume(arr, lv.labels.spacing_mm, origin, lv.labels.direction)
+    with pytest.raises(QualityControlError, match="fov_clipping") as info:
+        measure_labels(cut, options=MeasureOptions(on_qc_failure="raise"))
+    assert "fov_clipping" in info.value.criteria
+    flagged = measure_labels(cut).measurement
+    assert "fov_clipping" in flagged.qc_flags
+
+
+def test_implausible_wall_refused():
+    thin = analytic_lv(**COARSE, septal_mm=2.5, free_wall_mm=2.5)
+    with pytest.raises(QualityControlError, match="wall_thickness_range"):
+        measure_labels(thin.labels, options=MeasureOptions(on_qc_failure="raise"))
+
+
+def test_small_cavity_refused():
+    small = analytic_lv(**COARSE, radius_mm=9.0, length_mm=35.0, septal_mm=6.0, free_wall_mm=6.0)
+    with pytest.raises(QualityControlError, match="cavity_volume_range"):
+        measure_labels(small.labels, options=MeasureOptions(on_qc_failure="raise"))
+
+
+class _KnownLabels:
+    """A test segmenter returning the labels built with each image."""
+
+    name = "known"
+
+    def __init__(self, pairs):
+        self._by_id = {id(img): lab for img, lab in pairs}
+
+    def segment(self, image: ImageVolume) -> LabelVolume:
+        return self._by_id[id(image)]
+
+
+def test_multiphase_picks_end_diastole():
+    phases = []
+    for k, radius in enumerate((20.0, 24.0, 22.0)):
+        a = analytic_lv(**COARSE, radius_mm=radius, psf_fwhm_mm=1.0, noise_hu=10.0, seed=k)
+        img = a.image.with_array(a.image.array, phase=f"{20 * k}%")
+        phases.append((img, a.labels))
+    res = measure_wall_thickness([p[0] for p in phases], segmenter=_KnownLabels(phases))
+    m = res.measurement
+    assert m.phase == "20%"
+    assert [p.chosen for p in m.phases] == [False, True, False]
+    vols = [p.lv_cavity_volume_ml for p in m.phases]
+    assert vols[1] == max(vols)
+    assert m.segmenter == "known"
+
+
+def test_select_end_diastole_orders_by_cavity_volume(lv):
+    small = analytic_lv(**COARSE, radius_mm=18.0)
+    best, infos = select_end_diastole([small.labels, lv.labels], [small.image, lv.image])
+    assert best == 1 and infos[1].chosen and not infos[0].chosen
+
+
+class _NoHeart:
+    name = "noheart"
+
+    def segment(self, image: ImageVolume) -> LabelVolume:
+        raise SegmentationError("no left ventricle found in the field of view")
+
+
+def test_segmentation_error_names_the_series(lv):
+    img = lv.image.with_array(lv.image.array, source_path="/data/abdomen/series1")
+    with pytest.raises(SegmentationError, match="/data/abdomen/series1: no left ventricle"):
+        measure_wall_thickness(img, segmenter=_NoHeart())
+
+
+def test_bad_arguments(lv):
+    with pytest.raises(TypeError, match="'labels' must be a LabelVolume"):
+        measure_labels(lv.image)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="segmentation_source"):
+        measure_labels(lv.labels, segmentation_source="manual")
+    with pytest.raises(TypeError, match="'source' must be a path"):
+        measure_wall_thickness(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="on_qc_failure"):
+        MeasureOptions(on_qc_failure="ignore")  # type: ignore[arg-type]
