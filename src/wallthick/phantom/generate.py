@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from dataclasses import dataclass
@@ -164,15 +165,27 @@ def render_labels(spec: PhantomSpec, geometry: Geometry) -> LabelVolume:
     return LabelVolume.from_geometry(labels, geometry, {"phantom_seed": spec.seed})
 
 
-@functools.lru_cache(maxsize=4)
 def sample_case(seed: int = 0, visit: Literal["baseline", "followup"] = "baseline") -> PhantomCase:
-    """The small demo phantom (192x192x120, 0.75 x 0.75 x 1 mm), cached.
+    """The small demo phantom (192x192x120, 0.75 x 0.75 x 1 mm).
 
-    ``visit="followup"`` is the same patient 6 months later: re-positioned,
-    new noise, septum 1.5 mm and posterior wall 0.8 mm thicker.
+    Generated once per ``(seed, visit)`` and cached; every call returns fresh
+    copies of the arrays, so callers may modify them. ``visit="followup"`` is
+    the same patient 6 months later: re-positioned, new noise, septum 1.5 mm and
+    posterior wall 0.8 mm thicker.
     """
     if visit not in ("baseline", "followup"):
         raise ValueError(f"Argument 'visit' must be 'baseline' or 'followup', got {visit!r}.")
+    case = _cached_sample(int(seed), visit)
+    return PhantomCase(
+        spec=case.spec,
+        image=case.image.with_array(case.image.array.copy()),
+        labels=case.labels.with_array(case.labels.array.copy()),
+        truth=copy.deepcopy(case.truth),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_sample(seed: int, visit: str) -> PhantomCase:
     spec = random_spec(seed, "sample")
     if visit == "followup":
         spec = spec.replace(

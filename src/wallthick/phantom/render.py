@@ -85,10 +85,24 @@ def _composite(
         delta = node.hu - (AIR_HU if node.parent is None else hu[node.parent])
         value[f <= -cut] += delta
         band = np.abs(f) < cut
-        if band.any():
-            sigma = _edge_sigma(f, band, spacing, sigma_psf)
-            value[band] += delta * ndtr(-f[band] / sigma)
+        box = _bbox(band)
+        if box is not None:
+            fb, bb = f[box], band[box]
+            sigma = _edge_sigma(fb, bb, spacing, sigma_psf)
+            value[box][bb] += delta * ndtr(-fb[bb] / sigma)
     return value
+
+
+def _bbox(mask: npt.NDArray[np.bool_]) -> tuple[slice, ...] | None:
+    """Bounding box of ``mask`` grown by one voxel (for gradients), None when empty."""
+    box = []
+    for axis in range(mask.ndim):
+        others = tuple(a for a in range(mask.ndim) if a != axis)
+        hit = np.flatnonzero(np.any(mask, axis=others))
+        if hit.size == 0:
+            return None
+        box.append(slice(max(int(hit[0]) - 1, 0), int(hit[-1]) + 2))
+    return tuple(box)
 
 
 def _edge_sigma(
@@ -96,7 +110,7 @@ def _edge_sigma(
 ) -> FloatArray:
     """PSF plus voxel-box standard deviation along the field's normal, on ``band``."""
     axes = [k for k in range(3) if f.shape[k] > 1]
-    grads = np.gradient(f, *[float(spacing[k]) for k in axes], axis=axes)
+    grads = np.gradient(f, *[float(spacing[k]) for k in axes], axis=axes) if axes else []
     if len(axes) == 1:
         grads = [grads]
     box = np.zeros(int(band.sum()))

@@ -337,7 +337,7 @@ def _atrium_fields(
     if not scene.spec.atrium_and_aorta:
         return np.full(local.shape[:-1], BIG), np.full(local.shape[:-1], BIG)
     center, axes = scene.la
-    f = ellipsoid_field(local - center, axes)
+    f = _boxed_ellipsoid(local, center, axes)
     cut = np.maximum(-local[..., 2], -ao_outer)  # above the mitral plane, outside the aorta
     return np.maximum(f - 2.0, cut), np.maximum(f, cut)
 
@@ -351,9 +351,18 @@ def _right_atrium_fields(
         return np.full(shape, BIG), np.full(shape, BIG)
     ax, ay, _ = scene.lv.axes
     center = np.array([ax + 0.9 * scene.spec.rv_depth_mm + 16.0, 0.6 * ay, 12.0])
-    f = ellipsoid_field(local - center, (24.0, 22.0, 30.0))
+    f = _boxed_ellipsoid(local, center, np.array([24.0, 22.0, 30.0]))
     apart = -(others - 0.5)
     return np.maximum(f - 2.0, apart), np.maximum.reduce([f, apart, -(others - 2.5)])
+
+
+def _boxed_ellipsoid(local: FloatArray, center: FloatArray, axes: FloatArray) -> FloatArray:
+    """Ellipsoid field inside its bounding box (+ 10 mm), ``BIG`` outside."""
+    rel = local - center
+    inside = np.all(np.abs(rel) < axes + 10.0, axis=-1)
+    f = np.full(local.shape[:-1], BIG)
+    f[inside] = ellipsoid_field(rel[inside], axes)
+    return f
 
 
 def _aorta_fields(scene: Scene, local: FloatArray) -> tuple[FloatArray, FloatArray]:
