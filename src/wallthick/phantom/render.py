@@ -25,7 +25,7 @@ __all__ = ["render", "nested_fields", "add_noise", "AIR_HU"]
 
 FloatArray = npt.NDArray[np.float64]
 AIR_HU = -1000.0
-_SLAB_VOXELS = 1_500_000
+_SLAB_VOXELS = 800_000
 
 
 def nested_fields(scene: Scene, anatomical: FloatArray) -> dict[str, FloatArray]:

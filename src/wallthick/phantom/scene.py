@@ -124,7 +124,7 @@ def build_scene(spec: PhantomSpec, lv: LVModel | None = None) -> Scene:
     """Assemble every structure of ``spec`` (deterministic given ``spec.seed``)."""
     lv = lv_model_from_spec(spec) if lv is None else lv
     rng = np.random.default_rng([spec.seed, 7])
-    muscles = _papillary_muscles(spec, lv) if spec.papillary_muscles else ()
+    muscles = _papillary_muscles(spec, lv, rng) if spec.papillary_muscles else ()
     trabeculae = _trabeculae(spec, lv, rng) if spec.trabeculation else ()
     ax, ay, c = lv.axes
     la_center = np.array([-0.15 * ax, 0.05 * ay, 14.0])
@@ -294,7 +294,9 @@ def _union_capsules(
             f[idx] = np.minimum(f[idx], capsule_field(pts[idx], caps.a, caps.b, caps.r_a, caps.r_b))
 
 
-def _papillary_muscles(spec: PhantomSpec, lv: LVModel) -> tuple[Capsule, ...]:
+def _papillary_muscles(
+    spec: PhantomSpec, lv: LVModel, rng: np.random.Generator
+) -> tuple[Capsule, ...]:
     out: list[Capsule] = []
     r = spec.papillary_radius_mm
     for phi in (-145.0, 110.0):  # anterolateral, posteromedial
@@ -307,6 +309,13 @@ def _papillary_muscles(spec: PhantomSpec, lv: LVModel) -> tuple[Capsule, ...]:
         for dphi in (-25.0, 0.0, 25.0):  # chordae to the mitral leaflets
             leaflet = lv.local_point(phi + dphi, 0.97, depth_mm=-4.0)
             out.append(Capsule(tip, leaflet, 0.45, 0.35))
+        for dphi, h, radius in ((-35.0, 0.45, 1.2), (35.0, 0.42, 1.0), (30.0, 0.55, 0.8)):
+            # bridging trabeculae: they pinch the thresholded cavity into lobes
+            wall = lv.local_point(phi + dphi, h, depth_mm=0.3)
+            out.append(Capsule(mid if h < 0.5 else tip, wall, radius, radius))
+    if rng.uniform() < 0.6:  # a false tendon from the septum to the anterolateral muscle
+        septum = lv.local_point(float(rng.uniform(-20.0, 30.0)), 0.4, depth_mm=0.3)
+        out.append(Capsule(septum, lv.local_point(-145.0, 0.45, depth_mm=-0.5 * r), 0.8, 0.8))
     return tuple(out)
 
 
