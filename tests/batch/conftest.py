@@ -13,16 +13,21 @@ Layout (every kind of series the batch must cope with)::
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pydicom
 import pytest
 
+from wallthick.batch import BatchOptions, BatchSummary, run_batch
 from wallthick.io import write_dicom_series
+from wallthick.measure.result import CSV_COLUMNS
 from wallthick.phantom import sample_case
 from wallthick.volume import ImageVolume
 
@@ -38,9 +43,10 @@ SECRETS = (GOOD_PATIENT, "Alphason", HOSTILE_PATIENT, "Mallory")
 class Tree:
     root: Path
     good_uid: str
-    hostile_uid: str
+    hostile_uid: str  # as discovery reads it back
     corrupt_uid: str
     mr_uid: str
+    secrets: tuple[str, ...] = SECRETS
 
 
 def cropped_phantom(seed: int = 1, margin: int = 8) -> ImageVolume:
@@ -74,8 +80,6 @@ def build_tree(root: Path) -> Tree:
     )
     hostile_dir = root / "site1" / "mallory" / "ct"
     hostile = write_dicom_series(image, hostile_dir, info={**base, "study_date": "20240210"})
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom warns about the invalid UI value on purpose
         _rewrite(
@@ -101,8 +105,18 @@ def build_tree(root: Path) -> Tree:
     _rewrite(mr_files, Modality="MR", SeriesInstanceUID=mr_uid, PatientID="PAT-MR")
     (root / "site3" / "empty").mkdir(parents=True)
     (root / "README.txt").write_text("not a DICOM file\n")
-    uid = lambda f: str(pydicom.dcmread(f, stop_before_pixels=True).SeriesInstanceUID)  # noqa: E731
-    return Tree(root, uid(good[0]), HOSTILE_SERIES_UID, uid(corrupt[0]), mr_uid)
+    from wallthick.io import discover_series
+
+    (hostile_uid,) = [
+        d.series_instance_uid for d in discover_series(hostile_dir) if d.files[0] in hostile
+    ]
+    return Tree(root, _uid(good[0]), hostile_uid, _uid(corrupt[0]), mr_uid)
+
+
+def _uid(path: Path) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the hostile series' invalid UID
+        return str(pydicom.dcmread(path, stop_before_pixels=True).SeriesInstanceUID)
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +124,36 @@ def batch_tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
     """The input tree (read-only for tests: copy it before changing anything)."""
     root = tmp_path_factory.mktemp("batch_tree") / "input"
     return build_tree(root)
+
+
+@dataclass(frozen=True)
+class Run:
+    out: Path
+    summary: BatchSummary
+    before: dict[str, tuple[int, int]]
+
+
+@pytest.fixture(scope="session")
+def clean_run(batch_tree: Tree, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The reference: one uninterrupted batch with 2 local worker processes."""
+    before = snapshot(batch_tree.root)
+    out = tmp_path_factory.mktemp("clean") / "out"
+    summary = run_batch(batch_tree.root, out, BatchOptions(workers=2))
+    return Run(out, summary, before)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """measurements.csv as dicts, checking the header is CSV_COLUMNS."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
+        return list(reader)
+
+
+@pytest.fixture(scope="session")
+def helpers() -> SimpleNamespace:
+    """Helper functions for the test modules (conftest is not importable)."""
+    return SimpleNamespace(read_rows=read_rows, snapshot=snapshot)
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:

@@ -182,7 +182,7 @@ def _run_dask(
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
-    with Client(address, set_as_default=False) as client:
+    with Client(address) as client:
         futures = {}
         for task in tasks:
             key = f"wallthick-{_short_hash(_key(task))}"

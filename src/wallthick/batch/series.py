@@ -8,6 +8,7 @@ returns the series' record and, when it got that far, leaves a completed
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import logging
@@ -131,6 +132,7 @@ def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict
     out = Path(out_dir)
     redact = _Redactor(() if settings.show_phi else (*task.secrets, *_path_secrets(task)))
     started = time.monotonic()
+    _forget_previous_records(task, out)
     log = _TaskLog(redact)
     with log.capture(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -155,6 +157,13 @@ def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict
     atomic_write_text(folder / LOG_NAME, log.text())
     atomic_write_json(folder / RECORD_NAME, record)  # last: marks the series complete
     return record
+
+
+def _forget_previous_records(task: SeriesTask, out: Path) -> None:
+    """Remove this task's old records first, so no stale result outlives a new run."""
+    for uid in task.folder_uids:
+        with contextlib.suppress(FileNotFoundError):
+            (series_output_dir(out, uid) / RECORD_NAME).unlink()
 
 
 def _measure_and_write(
@@ -224,6 +233,9 @@ def _measure_corrected(
             "series; save it again from the napari plugin."
         )
     result = measure_labels(labels, image, segmentation_source="corrected")
+    phase = str(image.metadata.get("phase", "") or "")
+    if phase and not result.measurement.phase:
+        result = replace(result, measurement=replace(result.measurement, phase=phase))
     return result, member
 
 
