@@ -9,6 +9,7 @@ No pixel data is read here.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import math
 import re
@@ -224,18 +225,10 @@ class BoundedReader:
 
 def read_full(path: Path) -> Dataset:
     """The whole dataset of ``path`` (pixel data included), read defensively."""
-    with guard(path, "read it"), BoundedReader(path) as fh:
-        return pydicom.dcmread(fh, force=_needs_force(fh))  # type: ignore[arg-type]
-
-
-def _needs_force(fh: BoundedReader) -> bool:
-    """True for a file without preamble that starts like a raw dataset."""
-    fh.seek(128)
-    preamble = fh.read(4) == b"DICM"
-    fh.seek(0)
-    start = fh.read(2)
-    fh.seek(0)
-    return not preamble and start in (b"\x08\x00", b"\x02\x00")
+    with guard(path, "read it"):
+        data = path.read_bytes()  # one read; BytesIO never over-allocates on bad lengths
+        force = data[128:132] != b"DICM" and data[:2] in (b"\x08\x00", b"\x02\x00")
+        return pydicom.dcmread(io.BytesIO(data), force=force)
 
 
 def _read_dataset(path: Path) -> tuple[Dataset, bool | None]:

@@ -44,6 +44,7 @@ _NATIVE = {
     "1.2.840.10008.1.2.2",
     "1.2.840.10008.1.2.1.99",
 }
+_LITTLE_NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99"}
 _PACKAGES = {
     "1.2.840.10008.1.2.4.50": "pylibjpeg-libjpeg",
     "1.2.840.10008.1.2.4.51": "pylibjpeg-libjpeg",
@@ -248,8 +249,8 @@ def _fill(
         _fill_parallel(d, items, out, workers)
         return
     for path, slots in items:
-        for slot, frame in _decode_file(path, slots, d.rows, d.columns):
-            out[slot] = frame
+        for slot, image, slope, intercept in _decode_file(path, slots, d.rows, d.columns):
+            _to_hu(image, slope, intercept, out[slot])
 
 
 def _fill_parallel(
@@ -265,8 +266,8 @@ def _fill_parallel(
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
             for result in pool.map(_decode_batch, batches, [(d.rows, d.columns)] * len(batches)):
-                for slot, frame in result:
-                    out[slot] = frame
+                for slot, image, slope, intercept in result:
+                    _to_hu(image, slope, intercept, out[slot])
     except BrokenProcessPool as exc:
         raise DecodeError(
             f"{d.label}: a decoding process died (a decoder crashed on corrupt data); "
@@ -276,15 +277,16 @@ def _fill_parallel(
 
 def _decode_batch(
     batch: list[tuple[Path, list[tuple[int, PlaneRef]]]], shape: tuple[int, int]
-) -> list[tuple[int, np.ndarray]]:
+) -> list[tuple[int, np.ndarray, float, float]]:
+    """Worker process: the stored images of a batch of files (rescaled by the parent)."""
     with quiet():
-        return [pair for path, slots in batch for pair in _decode_file(path, slots, *shape)]
+        return [item for path, slots in batch for item in _decode_file(path, slots, *shape)]
 
 
 def _decode_file(
     path: Path, slots: list[tuple[int, PlaneRef]], rows: int, columns: int
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Read one file and yield ``(slot, HU image)`` for the requested planes, one at a time."""
+) -> Iterator[tuple[int, np.ndarray, float, float]]:
+    """Read one file; yield ``(slot, stored image, slope, intercept)`` per requested plane."""
     ds = read_full(path)
     _check_pixel_payload(path, ds, rows, columns)
     decoder = _decoder(path, ds)
@@ -296,12 +298,15 @@ def _decode_file(
         if multiframe:
             slope, intercept = plane.slope, plane.intercept
         image = _decode_frame(path, decoder, ds, plane.frame, (rows, columns))
-        yield slot, _to_hu(image, slope, intercept)
+        yield slot, image, slope, intercept
 
 
 def _decode_frame(
     path: Path, decoder: Any, ds: Dataset, frame: int | None, shape: tuple[int, int]
 ) -> np.ndarray:
+    native = _native_frame(ds, frame, shape)
+    if native is not None:
+        return native
     with guard(path, "decode its pixel data", DecodeError):
         arr, _ = decoder.as_array(ds, index=frame, as_rgb=False)
     if arr.shape != shape:
@@ -309,8 +314,34 @@ def _decode_frame(
     return np.asarray(arr)
 
 
-def _to_hu(arr: np.ndarray, slope: float, intercept: float) -> np.ndarray:
-    hu = np.empty(arr.shape, dtype=np.float32)
+def _native_frame(ds: Dataset, frame: int | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """Plain 16-bit little-endian pixels straight from the buffer (pydicom for anything else).
+
+    Only when every stored bit is used (BitsStored == BitsAllocated == 16), so no
+    masking or sign extension is needed; the payload length was checked before.
+    """
+    try:
+        if (
+            str(ds.file_meta.TransferSyntaxUID) not in _LITTLE_NATIVE
+            or ds.BitsAllocated != 16
+            or ds.BitsStored != 16
+            or ds.get("SamplesPerPixel", 1) != 1
+        ):
+            return None
+        dtype = np.dtype("<i2" if ds.PixelRepresentation == 1 else "<u2")
+    except (AttributeError, TypeError, ValueError):
+        return None
+    pixels = shape[0] * shape[1]
+    start = (frame or 0) * pixels
+    return np.frombuffer(ds.PixelData, dtype=dtype, count=pixels, offset=start * 2).reshape(shape)
+
+
+def _to_hu(
+    arr: np.ndarray, slope: float, intercept: float, hu: np.ndarray | None = None
+) -> np.ndarray:
+    """``arr * slope + intercept`` as float32, written into ``hu`` when given."""
+    if hu is None:
+        hu = np.empty(arr.shape, dtype=np.float32)
     if slope == 1.0:
         np.add(arr, intercept, out=hu, casting="unsafe")
     else:
@@ -347,7 +378,7 @@ def read_pixels(path: str | os.PathLike[str]) -> np.ndarray:
         out = np.empty((frames, rows, columns), dtype=np.float32)
         for i in range(frames):
             image = _decode_frame(p, decoder, ds, i if frames > 1 else None, (rows, columns))
-            out[i] = _to_hu(image, slope, intercept)
+            _to_hu(image, slope, intercept, out[i])
     return out
 
 
@@ -442,7 +473,10 @@ def _check_duplicates(
     slot_of = {index: slot for slot, index in enumerate(plan.order)}
     for kept, dup in plan.duplicates:
         plane = planes[dup]
-        [(_, image)] = list(_decode_file(plane.path, [(0, plane)], d.rows, d.columns))
+        [(_, stored, slope, intercept)] = list(
+            _decode_file(plane.path, [(0, plane)], d.rows, d.columns)
+        )
+        image = _to_hu(stored, slope, intercept)
         if not np.array_equal(image, out[slot_of[kept]]):
             raise InvalidSeriesError(
                 f"{d.label}: two different images at the same position "
