@@ -17,7 +17,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from wallthick.labels import Label
-from wallthick.segment.classical._common import ClassicalOptions, TissueLevels, sample_world
+from wallthick.segment.classical._common import TissueLevels
 from wallthick.segment.classical._shortaxis import LVModel
 from wallthick.volume import Geometry, ImageVolume
 
@@ -48,9 +48,16 @@ def _grid(model: LVModel) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float
 
 
 def _lv_outer(
-    model: LVModel, hs: npt.NDArray[np.float64], g: npt.NDArray[np.float64], margin: float
+    model: LVModel,
+    hs: npt.NDArray[np.float64],
+    g: npt.NDArray[np.float64],
+    margin: float,
+    inner: bool = False,
+    typical_wall_mm: float | None = None,
 ) -> npt.NDArray[np.bool_]:
-    """Voxels of the SA grid inside the LV epicardium (+ margin)."""
+    """Voxels of the SA grid inside the LV epicardium (+ margin); inside the
+    endocardium shrunk by 2 mm when ``inner``; inside the endocardium plus a
+    typical wall when ``typical_wall_mm`` is given."""
     uu, vv = np.meshgrid(g, g, indexing="ij")
     out = np.zeros((hs.size, g.size, g.size), bool)
     n_ang = model.angles.size
@@ -60,47 +67,84 @@ def _lv_outer(
             continue
         du, dv = uu - model.centers_uv[li, 0], vv - model.centers_uv[li, 1]
         a = (np.mod(np.arctan2(dv, du), 2 * np.pi) / (2 * np.pi) * n_ang).astype(int) % n_ang
-        out[i] = np.hypot(du, dv) < model.r_epi[li][a] + margin
+        if inner:
+            radius = model.r_endo[li][a] - 2.0
+        elif typical_wall_mm is not None:
+            radius = np.minimum(model.r_endo[li][a] + typical_wall_mm, model.r_epi[li][a]) + margin
+        else:
+            radius = model.r_epi[li][a] + margin
+        out[i] = np.hypot(du, dv) < radius
     return out
 
 
+def _sa_volume(
+    image: ImageVolume, model: LVModel
+) -> tuple[npt.NDArray[np.float32], float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    hs, g, h0 = _grid(model)
+    vol = model.frame.sample(image, hs[:, None, None], g[None, :, None], g[None, None, :])
+    return vol, h0, hs, g
+
+
 def rv_blood_level(image: ImageVolume, model: LVModel, levels: TissueLevels) -> float | None:
-    """Median HU just beyond the wall where rays ended in blood (the septum)."""
-    n_cav = model.n_cavity_levels
-    sl = slice(model.levels_mm.size - n_cav, None)
-    kind = model.exit_kind[sl]
-    li, ai = np.nonzero(kind == 2)
-    if li.size < 0.03 * kind.size:
+    """HU of the RV blood, found even when it is weakly enhanced.
+
+    Within 20 mm outside an LV of typical wall thickness (so that a septum that
+    swallowed a weak RV does not hide it), the smoothed image's histogram
+    between myocardium and LV blood has a peak for the RV blood. The peak
+    counts only if its region touches the LV over a real volume. ``None``
+    when there is no such peak (RV not distinguishable from myocardium).
+    """
+    vol, _, hs, g = _sa_volume(image, model)
+    smooth = ndimage.gaussian_filter(vol, 1.5 / _GRID_MM)
+    cav = slice(model.levels_mm.size - model.n_cavity_levels, None)
+    wall = float(np.clip(np.median(model.r_epi[cav] - model.r_endo[cav]), 5.0, 12.0))
+    lv = _lv_outer(model, hs, g, 1.0, typical_wall_mm=wall)
+    near = ndimage.binary_dilation(lv, iterations=int(20 / _GRID_MM)) & ~lv
+    lo = levels.myocardium_hu + 15.0
+    hi = levels.blood_hu + 150.0 + 3.0 * max(levels.noise_hu, 10.0)
+    values = smooth[near]
+    hist, edges = np.histogram(values, bins=np.arange(lo, hi + 10.0, 10.0))
+    if hist.size < 4:
         return None
-    h = model.levels_mm[sl][li]
-    ang = model.angles[ai]
-    r = model.r_epi[sl][li, ai][:, None] + np.array([2.0, 3.0, 4.0])[None, :]
-    cu = model.centers_uv[sl][li, 0][:, None]
-    cv = model.centers_uv[sl][li, 1][:, None]
-    pts = model.frame.to_world(
-        h[:, None], cu + r * np.cos(ang)[:, None], cv + r * np.sin(ang)[:, None]
-    )
-    return float(np.median(sample_world(image, pts)))
+    hist_s = ndimage.gaussian_filter1d(hist.astype(float), 1.0)
+    inner = (hist_s[1:-1] >= hist_s[:-2]) & (hist_s[1:-1] >= hist_s[2:])
+    peaks = np.flatnonzero(inner) + 1
+    if peaks.size == 0:
+        return None
+    k = int(peaks[np.argmax(hist_s[peaks])])
+    peak_hu = float(0.5 * (edges[k] + edges[k + 1]))
+    cand = ~lv & (smooth > 0.5 * (levels.myocardium_hu + peak_hu)) & (smooth < hi + 200.0)
+    comp = _touching_component(cand, lv)
+    if comp is None or comp.sum() * _GRID_MM**3 < 5000.0:
+        return None
+    core = ndimage.binary_erosion(comp, iterations=2)
+    return float(np.median(vol[core if core.sum() > 500 else comp]))
+
+
+def detection_level(levels: TissueLevels) -> float:
+    """Level at which the wall ends in blood before the RV HU is known."""
+    return levels.blood_myo_mid
 
 
 def estimate_rv(
-    image: ImageVolume, model: LVModel, levels: TissueLevels, opts: ClassicalOptions
+    image: ImageVolume, model: LVModel, levels: TissueLevels, rv_hu: float | None
 ) -> RVResult:
-    """Find the RV blood pool on an SA-aligned grid and measure its contrast."""
-    hs, g, h0 = _grid(model)
-    hh, uu, vv = np.meshgrid(hs, g, g, indexing="ij")
-    vol = sample_world(image, model.frame.to_world(hh, uu, vv))
+    """Find the RV blood pool on an SA-aligned grid; ``rv_hu`` from :func:`rv_blood_level`."""
+    vol, h0, hs, g = _sa_volume(image, model)
     vol = ndimage.gaussian_filter(vol, 0.7)
     outside = ~_lv_outer(model, hs, g, 1.5)
     warnings: list[str] = []
-    rv_hu = rv_blood_level(image, model, levels)
     if rv_hu is None:
-        bright = outside & (vol > levels.myocardium_hu + 4.0 * max(levels.noise_hu, 10.0) * 0.5)
-        bright &= vol < levels.blood_hu + 3.0 * max(levels.noise_hu, 10.0)
-        comp = _touching_component(bright, ~outside)
-        if comp is None or comp.sum() < 2000:
-            return RVResult(None, h0, None, None, ["RV blood pool not found next to the LV."])
-        rv_hu = float(np.median(vol[comp]))
+        return RVResult(
+            None,
+            h0,
+            None,
+            None,
+            [
+                "RV blood not distinguishable from myocardium beyond the septum; the septal "
+                "thickness comes from the thickness prior of neighbouring walls."
+            ],
+        )
     contrast = rv_hu - levels.myocardium_hu
     if contrast < _WEAK_RV_CONTRAST_HU:
         warnings.append(
@@ -117,10 +161,19 @@ def estimate_rv(
 def _touching_component(
     cand: npt.NDArray[np.bool_], lv: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.bool_] | None:
+    """The component of ``cand`` touching ``lv`` the most in the middle 60 % of
+    the LV's levels (axis 0), where only the RV lies next to the septum (the
+    atrium and aortic root touch the LV near the base)."""
     lab, n = ndimage.label(cand)
     if n == 0:
         return None
     shell = ndimage.binary_dilation(lv, iterations=3) & ~lv
+    levels = np.flatnonzero(lv.any(axis=(1, 2)))
+    if levels.size >= 5:
+        lo, hi = np.percentile(levels, [20, 80])
+        keep = np.zeros(lv.shape[0], bool)
+        keep[int(lo) : int(hi) + 1] = True
+        shell &= keep[:, None, None]
     touch = np.bincount(lab[shell], minlength=n + 1)
     touch[0] = 0
     if touch.max() == 0:

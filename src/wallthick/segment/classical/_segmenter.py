@@ -14,7 +14,12 @@ from wallthick.labels import Label
 from wallthick.segment.classical._common import ClassicalOptions, FloatArray
 from wallthick.segment.classical._localise import Candidate, find_left_ventricle
 from wallthick.segment.classical._raster import model_box, rasterize_lv
-from wallthick.segment.classical._rv import estimate_rv, rasterize_rv
+from wallthick.segment.classical._rv import (
+    detection_level,
+    estimate_rv,
+    rasterize_rv,
+    rv_blood_level,
+)
 from wallthick.segment.classical._shortaxis import LVModel, make_frame, track_ventricle
 from wallthick.volume import ImageVolume, LabelVolume
 
@@ -61,26 +66,31 @@ class ClassicalSegmenter:
         except SegmentationError as exc:
             raise SegmentationError(f"{where}: {exc}") from exc
         out = np.zeros(image.shape, np.uint8)
-        rv = estimate_rv(image, model, best.levels, self.options)
+        rv = estimate_rv(image, model, best.levels, model.rv_blood_hu)
         rasterize_rv(rv, model, image.geometry, out)
         rasterize_lv(model, image.geometry, out)
         meta = _metadata(image, best, scored, model, rv, out, time.perf_counter() - t0)
         return LabelVolume.from_geometry(out, image.geometry, meta)
 
     def _fit(self, image: ImageVolume, best: Candidate) -> LVModel:
-        opts = self.options
-        axis = _initial_axis(best)
-        model = track_ventricle(
-            image, make_frame(best.center_mm, axis), best.levels, best.radius_mm, opts
-        )
+        """Track the LV; refit the axis; find the RV HU; final pass with half-way
+        RV/septum edges."""
+        opts, levels = self.options, best.levels
+        t_detect = detection_level(levels)
+        frame = make_frame(best.center_mm, _initial_axis(best))
+        model = track_ventricle(image, frame, levels, best.radius_mm, opts, t_detect)
         if model is None or model.n_cavity_levels < 10:
             raise SegmentationError("the LV cavity could not be tracked along its long axis.")
-        for _ in range(_REFINE_PASSES):
+        for final in [False] * (_REFINE_PASSES - 1) + [True]:
             origin, axis, seed = _refit_axis(model)
-            new = track_ventricle(image, make_frame(origin, axis), best.levels, seed, opts)
+            rv_hu = rv_blood_level(image, model, levels) if final else None
+            t_rv = levels.blood_myo_mid if rv_hu is None else 0.5 * (levels.myocardium_hu + rv_hu)
+            frame = make_frame(origin, axis)
+            new = track_ventricle(image, frame, levels, seed, opts, t_rv if final else t_detect)
             if new is None or new.n_cavity_levels < 10:
                 break
             model = new
+            model.rv_blood_hu = rv_hu
         return model
 
 

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 _RAY_STEP_MM = 0.25
 _TRACK_DILATION_MM = 4.0
 _MAX_CAP_MM = 25.0
+_SUSTAIN_MM = 2.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class LVModel:
     wrap_fraction: FloatArray
     n_cavity_levels: int
     repaired_fraction: float = 0.0
+    rv_blood_hu: float | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -213,8 +215,9 @@ def _wall_rays(
     levels: TissueLevels,
     t_rv: float,
     opts: ClassicalOptions,
-) -> tuple[FloatArray, npt.NDArray[np.int8]]:
-    """Epicardial radius along each angle (NaN: no edge within the plausible wall)."""
+) -> tuple[FloatArray, npt.NDArray[np.int8], FloatArray]:
+    """Epicardial radius along each angle (NaN: no edge within the plausible wall),
+    the kind of tissue beyond it, and the wall length up to fat or LV-level blood."""
     r = np.arange(0.0, opts.max_wall_mm + 2.0, _RAY_STEP_MM)
     rr = r_endo[:, None] + r[None, :]
     u = center_uv[0] + rr * np.cos(angles)[:, None]
@@ -225,13 +228,23 @@ def _wall_rays(
     inwall = first_true(prof < t_b)
     started = np.arange(r.size)[None, :] > np.where(inwall < 0, r.size, inwall)[:, None]
     to_fat = first_true(started & (prof < t_f))
-    to_blood = first_true(started & (prof > t_rv))
+    # blood beyond the wall (RV): above the level and staying there for a while,
+    # so that noise in a weakly enhanced case does not end the wall early
+    k = max(1, int(round(_SUSTAIN_MM / _RAY_STEP_MM)))
+    ahead = ndimage.uniform_filter1d(prof, k, axis=1, origin=-(k // 2), mode="nearest")
+    in_myo = first_true(started & (prof < t_rv))
+    after_myo = np.arange(r.size)[None, :] > np.where(in_myo < 0, r.size, in_myo)[:, None]
+    to_rv = first_true(after_myo & (prof > t_rv) & (ahead > t_rv))
+    to_lv_level = first_true(started & (prof > t_b) & (ahead > t_b))  # e.g. a thin valve
+    to_blood = np.where(
+        (to_rv > 0) & ((to_lv_level < 0) | (to_rv < to_lv_level)), to_rv, to_lv_level
+    )
     r_epi = np.full(angles.size, np.nan)
     kind = np.zeros(angles.size, np.int8)
     for k in range(angles.size):
-        cands = [
-            (i, lev, kd) for i, lev, kd in ((to_fat[k], t_f, 1), (to_blood[k], t_rv, 2)) if i > 0
-        ]
+        t_exit = t_rv if to_blood[k] == to_rv[k] else t_b
+        exits = ((to_fat[k], t_f, 1), (to_blood[k], t_exit, 2))
+        cands = [(i, lev, kd) for i, lev, kd in exits if i > 0]
         if not cands:
             continue
         i, lev, kd = min(cands)
@@ -239,7 +252,12 @@ def _wall_rays(
         frac = 0.5 if a == b else float(np.clip((lev - a) / (b - a), 0.0, 1.0))
         r_epi[k] = r_endo[k] + (i - 1 + frac) * _RAY_STEP_MM
         kind[k] = kd
-    return r_epi, kind
+    # the wall as seen by the robust exits only (fat/lung, LV-level blood such as
+    # the atrium or aortic root): this decides whether the level is wrapped
+    robust = np.where(to_lv_level > 0, to_lv_level, r.size)
+    robust = np.minimum(robust, np.where(to_fat > 0, to_fat, r.size))
+    robust_wall = np.where(robust < r.size, robust * _RAY_STEP_MM, np.nan)
+    return r_epi, kind, robust_wall
 
 
 def _process_level(
@@ -272,8 +290,7 @@ def _process_level(
     if not np.all(np.isfinite(r_endo)):
         return None
     center = center_px * pix + offset
-    r_epi, kind = _wall_rays(image, frame, h, center, r_endo, angles, levels, t_rv, opts)
-    wall = r_epi - r_endo
+    r_epi, kind, wall = _wall_rays(image, frame, h, center, r_endo, angles, levels, t_rv, opts)
     wrapped = np.where(np.isnan(wall), True, wall >= opts.min_wall_mm)
     return _Level(h, center, r_endo, r_epi, kind, float(wrapped.mean()))
 
