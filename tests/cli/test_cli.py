@@ -38,6 +38,7 @@ def blank_tree(tmp_path: Path) -> Path:
         ["measure", "MISSING", "--out", "OUT"],
         ["measure", "IN", "--out", "OUT"],  # a tree of several series: use batch
         ["measure", "IN"],
+        ["demo"],
     ],
 )
 def test_usage_errors_exit_2(

@@ -156,7 +156,8 @@ def _secrets(desc: Any) -> tuple[str, ...]:
 
 def _task(kind: str, members: tuple[Any, ...], uids: tuple[str, ...]) -> SeriesTask:
     key = f"{kind}:{'|'.join(sorted(uids))}"
-    secrets = tuple(dict.fromkeys(s for m in members for s in _secrets(m)))
+    paths = [source_path(m) for m in members]
+    secrets = tuple(dict.fromkeys([*(s for m in members for s in _secrets(m)), *paths]))
     return SeriesTask(
         key=key,
         kind=kind,

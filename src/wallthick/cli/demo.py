@@ -27,7 +27,7 @@ DEMO_COHORT: dict[str, Any] = {
     "n_patients": 2,
     "followup_months": (6,),
     "multiphase_patients": 1,
-    "phases_percent": (0, 40, 90),
+    "phases_percent": (0, 70, 90),
 }
 
 
@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     print_summary(summary, "batch", show_phi=False)
     rows = _read_rows(results / CSV_NAME)
     _print_truth_table(rows, manifest)
-    _compare_and_report(rows, results, out)
+    _print_phases(results, manifest)
+    _compare_and_report(rows, results, out, manifest)
     print(f"demo finished in {time.monotonic() - started:.0f} s; outputs in {out}")
     return summary.exit_code
 
@@ -132,20 +133,56 @@ def _print_truth_table(rows: list[dict[str, str]], manifest: dict[str, Any]) -> 
         print(f"mean absolute error: {sum(errors) / len(errors):.2f} mm over {len(errors)} values")
 
 
-def _compare_and_report(rows: list[dict[str, str]], results: Path, out: Path) -> None:
+def _compare_and_report(
+    rows: list[dict[str, str]], results: Path, out: Path, manifest: dict[str, Any]
+) -> None:
     from wallthick.compare import compare_measurements
     from wallthick.report import write_report
     from wallthick.report.tables import write_comparison_csv
 
     comparison = compare_measurements(rows)
     write_comparison_csv(comparison, out / "comparison.csv")
+    true_change = {
+        str(e["series_instance_uid"]): e.get("true_change_from_baseline") or {}
+        for e in manifest["series"]
+    }
     print()
-    print("baseline -> follow-up changes (flag only where it exceeds measurement error):")
+    print("baseline -> follow-up (flagged only where the change exceeds measurement error):")
     for c in comparison:
+        if c.flag == "not_compared":
+            print(f"  {c.patient_id}  {c.wall:<9} not compared: {c.reason[:90]}")
+            continue
+        col = "septal_thickness_mm" if c.wall == "septal" else "posterior_wall_thickness_mm"
+        true = _num(true_change.get(c.followup_series_uid, {}).get(col))
         print(
-            f"  {c.patient_id}  {c.wall:<9} delta {c.delta_mm:+.2f} mm  "
-            f"threshold {c.threshold_mm:.2f} mm  -> {c.flag or c.reason}"
+            f"  {c.patient_id}  {c.wall:<9} delta {c.delta_mm:+.2f} mm (true {true:+.2f}), "
+            f"threshold {c.threshold_mm:.2f} mm -> {c.flag}"
         )
     report = write_report(results, out / "report.html", comparison)
     print(f"comparison: {out / 'comparison.csv'}")
     print(f"report: {report.html}")
+
+
+def _print_phases(results: Path, manifest: dict[str, Any]) -> None:
+    """For each multiphase study: cavity volume per phase, the phase used, the true ED."""
+    from wallthick.batch import load_results
+
+    true_ed = {
+        str(e["series_instance_uid"]): e.get("ed_phase_percent")
+        for e in manifest["series"]
+        if "ed_phase_percent" in e
+    }
+    for r in load_results(results):
+        phases = r.record.get("phases") or []
+        if not phases:
+            continue
+        table = ", ".join(f"{p['phase']}: {_num(p['lv_cavity_volume_ml']):.1f} ml" for p in phases)
+        chosen = next((p["phase"] for p in phases if p.get("chosen")), "?")
+        ed = next((v for k, v in true_ed.items() if v is not None and k in _uids(phases)), None)
+        truth = f"{ed:g}%" if isinstance(ed, (int, float)) else "?"
+        print(f"multiphase {r.row['patient_id']}: {table}")
+        print(f"  end-diastole used: {chosen} (true end-diastole: {truth})")
+
+
+def _uids(phases: list[dict[str, Any]]) -> set[str]:
+    return {str(p.get("series_instance_uid", "")) for p in phases}
