@@ -24,7 +24,7 @@ __all__ = ["LVCrop", "crop_lv"]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-_PAD_MM = 7.0
+_PAD_MM = 12.0
 
 
 @dataclass(frozen=True, eq=False)

@@ -268,6 +268,7 @@ def tissue_references(
     """
     if crop.image_iso is None:
         return None
+    d_out_lv = ndimage.distance_transform_edt(~(crop.myo | crop.cav), sampling=crop.step)
     k = max(1, int(round(2.0 / crop.step)))
     sl = (slice(None, None, k),) * 3
     img = crop.image_iso[sl]
@@ -287,10 +288,11 @@ def tissue_references(
     b0 = float(np.median(img[cav_core]))
     cav_core &= img > m0 + 0.75 * (b0 - m0)  # no papillary muscles / trabeculae
     rv_core = rv & (ndimage.distance_transform_edt(rv, sampling=step) >= margin)
-    dist_lv = ndimage.distance_transform_edt(~(myo | cav), sampling=step)
+    dist_lv = d_out_lv[sl]
     band = ~(myo | cav | rv | la) & (dist_lv > margin - 0.5) & (dist_lv <= margin + 2.5)
     band &= ndimage.distance_transform_edt(~(rv | la), sampling=step) > 1.5
-    fat = _fat_level(crop)
+    outside = ~(crop.myo | crop.cav | crop.rv | crop.la)
+    fat = _fat_level(crop, outside & (d_out_lv > 5.0) & (d_out_lv <= 12.0))
     sig = _SIGMA_MM / step
     return References(
         blood=_local_mean(img, cav_core, b0, sig),
@@ -303,21 +305,29 @@ def tissue_references(
     )
 
 
-def _fat_level(crop: LVCrop) -> float:
-    """Fat intensity: the histogram mode of unlabelled voxels in [-250, 0] HU.
+def _fat_level(crop: LVCrop, near_lv: BoolArray) -> float:
+    """Fat intensity: histogram mode of unlabelled voxels near the LV in [-200, -30] HU.
 
-    The mode ignores the partial-volume tails towards myocardium and lung.
+    ``near_lv`` (isotropic grid) marks the band just outside the wall; the
+    mode ignores the partial-volume tails towards myocardium and lung.
     """
-    assert crop.image is not None
-    vals = crop.image[
-        (crop.labels == Label.BACKGROUND) & (crop.image > -250.0) & (crop.image < 0.0)
-    ]
-    if vals.size < 200:
+    assert crop.image_iso is not None
+    img = crop.image_iso
+    vals = img[near_lv & (img > -200.0) & (img < -30.0)]
+    if vals.size < 100:
         return -100.0
-    hist, edges = np.histogram(vals, bins=50, range=(-250.0, 0.0))
+    hist, edges = np.histogram(vals, bins=34, range=(-200.0, -30.0))
+    centres = 0.5 * (edges[:-1] + edges[1:])
     smooth = ndimage.gaussian_filter1d(hist.astype(np.float64), 2.0)
     k = int(np.argmax(smooth))
-    return float(0.5 * (edges[k] + edges[k + 1]))
+    # Gaussian (parabola in log counts) fitted to the peak and its lower flank:
+    # the upper flank carries the partial-volume tail towards soft tissue
+    use = (smooth > 0.3 * smooth[k]) & (centres <= centres[k] + 10.0)
+    if use.sum() >= 3:
+        a, b, _ = np.polyfit(centres[use], np.log(smooth[use]), 2)
+        if a < 0:
+            return float(np.clip(-b / (2 * a), -200.0, -30.0))
+    return float(centres[k])
 
 
 def _noise(crop: LVCrop, blood: float, myo: float) -> float:
