@@ -13,7 +13,15 @@ from wallthick.phantom.scene import lv_model_from_spec
 
 def _septal_block(seed: int, **overrides: object):  # type: ignore[no-untyped-def]
     """A small noiseless image centred on the mid septum, and the LV model/pose."""
-    spec = random_spec(seed, rows=48, slices=40, noise_sd_hu=0.0, hu_rv_blood=420.0, **overrides)
+    spec = random_spec(
+        seed,
+        rows=48,
+        slices=40,
+        noise_sd_hu=0.0,
+        hu_rv_blood=420.0,
+        contrast_mixing=False,
+        **overrides,
+    )
     lv, pose = lv_model_from_spec(spec), _Pose(spec)
     t = float(lv.thickness(np.array(0.0), np.array(0.5)))
     wall_mid = pose.to_world(lv.to_anatomical(lv.local_point(0.0, 0.5, t / 2)))

@@ -56,12 +56,14 @@ def render(
         idx = np.stack(
             np.meshgrid(np.arange(lo, hi), np.arange(rows), np.arange(cols), indexing="ij"), -1
         ).astype(np.float64)
-        fields = nested_fields(scene, to_anatomical(geometry.index_to_world(idx)))
+        anatomical = to_anatomical(geometry.index_to_world(idx))
+        fields = nested_fields(scene, anatomical)
         keep = slice(k0 - lo, k0 - lo + (k1 - k0))
         labels[k0:k1] = _labels(scene, fields)[keep]
         if out is not None:
             sigma_psf = scene.spec.psf_fwhm_mm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
-            out[k0:k1] = _composite(scene, fields, geometry.spacing_mm, sigma_psf)[keep]
+            offsets = scene.hu_offsets(anatomical)
+            out[k0:k1] = _composite(scene, fields, offsets, geometry.spacing_mm, sigma_psf)[keep]
     return out, labels
 
 
@@ -74,22 +76,33 @@ def _labels(scene: Scene, fields: dict[str, FloatArray]) -> npt.NDArray[np.uint8
 
 
 def _composite(
-    scene: Scene, fields: dict[str, FloatArray], spacing: FloatArray, sigma_psf: float
+    scene: Scene,
+    fields: dict[str, FloatArray],
+    offsets: dict[str, FloatArray],
+    spacing: FloatArray,
+    sigma_psf: float,
 ) -> FloatArray:
+    """``sum((HU_node - HU_parent) * occupancy)``; ``offsets`` vary some nodes' HU."""
     hu = {node.name: node.hu for node in scene.nodes}
     first = next(iter(fields.values()))
     value = np.full(first.shape, AIR_HU)
     cut = 6.0 * float(np.sqrt(sigma_psf**2 + np.sum(spacing**2) / 12.0))
+    zero = np.zeros(first.shape)
     for node in scene.nodes:
         f = fields[node.name]
-        delta = node.hu - (AIR_HU if node.parent is None else hu[node.parent])
-        value[f <= -cut] += delta
+        parent = node.parent
+        delta: FloatArray | float = node.hu - (AIR_HU if parent is None else hu[parent])
+        if node.name in offsets or (parent is not None and parent in offsets):
+            delta = delta + offsets.get(node.name, zero) - offsets.get(parent or "", zero)
+        inside = f <= -cut
+        value[inside] += delta[inside] if isinstance(delta, np.ndarray) else delta
         band = np.abs(f) < cut
         box = _bbox(band)
         if box is not None:
             fb, bb = f[box], band[box]
             sigma = _edge_sigma(fb, bb, spacing, sigma_psf)
-            value[box][bb] += delta * ndtr(-fb[bb] / sigma)
+            d = delta[box][bb] if isinstance(delta, np.ndarray) else delta
+            value[box][bb] += d * ndtr(-fb[bb] / sigma)
     return value
 
 

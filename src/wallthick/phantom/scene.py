@@ -79,6 +79,31 @@ class Scene:
         out.update(_body_fields(self, points, heart["pericardium"], shape))
         return out
 
+    def hu_offsets(self, points: FloatArray) -> dict[str, FloatArray]:
+        """Smooth, spatially varying HU added to some blood pools (contrast mixing).
+
+        Right-heart blood mixes opacified and unopacified blood: +-15 % of its
+        contrast above myocardium, in blobs of ~4-6 cm; left-heart blood varies
+        by +-12 HU. Slowly varying, so the partial-volume formula still holds.
+        """
+        spec = self.spec
+        if not spec.contrast_mixing:
+            return {}
+        rng = np.random.default_rng([spec.seed, 13])
+        out: dict[str, FloatArray] = {}
+        right = 0.15 * (spec.hu_rv_blood - spec.hu_myocardium)
+        for names, amplitude in (
+            (("rv_blood", "ra_blood"), right),
+            (("lv_cavity", "la_blood"), 12.0),
+        ):
+            k1, k2 = (rng.normal(size=3) for _ in range(2))
+            k1 *= 2 * np.pi / 50.0 / np.linalg.norm(k1)
+            k2 *= 2 * np.pi / 60.0 / np.linalg.norm(k2)
+            p1, p2 = rng.uniform(0, 2 * np.pi, 2)
+            pattern = amplitude * np.sin(points @ k1 + p1) * np.cos(points @ k2 + p2)
+            out.update({name: pattern for name in names})
+        return out
+
 
 def lv_model_from_spec(spec: PhantomSpec) -> LVModel:
     """The LV of ``spec`` (axes and thickness adjusted for the cardiac phase)."""

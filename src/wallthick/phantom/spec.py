@@ -92,6 +92,7 @@ class PhantomSpec:
     # -- difficulties (all on by default) --------------------------------
     papillary_muscles: bool = True
     trabeculation: bool = True
+    contrast_mixing: bool = True  # smooth HU variation in the blood pools
     right_ventricle: bool = True
     atrium_and_aorta: bool = True
     epicardial_fat: bool = True
