@@ -27,10 +27,12 @@ WORK = Path(__file__).resolve().parent / "_work" / "bench_batch"
 
 
 def _write_inputs(root: Path, n_series: int, variant: str, seed: int) -> None:
+    from pydicom.uid import generate_uid
+
     from wallthick.phantom import generate_phantom, random_spec
     from wallthick.phantom.series import write_phantom_series
 
-    marker = root / f".done-{variant}-{n_series}-{seed}"
+    marker = root.parent / f".done-{variant}-{n_series}-{seed}"
     if marker.is_file():
         print(f"reusing {n_series} {variant} series in {root}")
         return
@@ -40,7 +42,13 @@ def _write_inputs(root: Path, n_series: int, variant: str, seed: int) -> None:
     print(f"generated one {variant} phantom {case.image.shape} in {time.perf_counter() - t0:.0f} s")
     t0 = time.perf_counter()
     for i in range(n_series):
-        info = {"patient_id": f"BENCH-{i:03d}", "series_description": f"bench {i}"}
+        info = {
+            "patient_id": f"BENCH-{i:03d}",
+            "series_description": f"bench {i}",
+            "study_instance_uid": generate_uid(),
+            "series_instance_uid": generate_uid(),
+            "frame_of_reference_uid": generate_uid(),
+        }
         write_phantom_series(case, root / f"patient_{i:03d}" / "ct", info)
     print(f"wrote {n_series} DICOM series in {time.perf_counter() - t0:.0f} s")
     marker.write_text("ok\n")
@@ -73,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
     root = WORK / "input"
     _write_inputs(root, args.n_series, args.variant, args.seed)
+    n_found = len(list(root.glob("patient_*/ct")))
+    print(f"{n_found} series folders")
     t1, rows1 = _run(root, WORK / "out_1", 1)
     t2, rows2 = _run(root, WORK / "out_2", 2)
     speedup = t1 / t2

@@ -228,7 +228,12 @@ def measure_to_folder(
             root, out, opts, [task_for_file(src)], [], [], 1, started, None, None, True
         )
     found = discover_series(root)
-    descriptors = [d for d in found if src.is_dir() or src in set(getattr(d, "files", ()))]
+    wanted = src.resolve()
+    descriptors = [
+        d
+        for d in found
+        if src.is_dir() or wanted in {Path(f).resolve() for f in getattr(d, "files", ())}
+    ]
     rejected = list(getattr(found, "rejected", ()))
     tasks, skipped = plan_tasks(descriptors)
     if len(tasks) > 1:
