@@ -11,7 +11,7 @@ import numpy as np
 
 from wallthick.errors import SegmentationError
 from wallthick.labels import Label
-from wallthick.segment.classical._common import ClassicalOptions, FloatArray
+from wallthick.segment.classical._common import ClassicalOptions, FloatArray, TissueLevels
 from wallthick.segment.classical._localise import Candidate, find_left_ventricle
 from wallthick.segment.classical._raster import model_box, rasterize_lv
 from wallthick.segment.classical._rv import (
@@ -86,12 +86,30 @@ class ClassicalSegmenter:
             rv_hu = rv_blood_level(image, model, levels) if final else None
             t_rv = levels.blood_myo_mid if rv_hu is None else 0.5 * (levels.myocardium_hu + rv_hu)
             frame = make_frame(origin, axis)
-            new = track_ventricle(image, frame, levels, seed, opts, t_rv if final else t_detect)
+            sigma, sustain = _ray_smoothing(levels, rv_hu)
+            new = track_ventricle(
+                image, frame, levels, seed, opts, t_rv if final else t_detect, sigma, sustain
+            )
             if new is None or new.n_cavity_levels < 10:
                 break
             model = new
             model.rv_blood_hu = rv_hu
         return model
+
+
+def _ray_smoothing(levels: TissueLevels, rv_hu: float | None) -> tuple[float, float]:
+    """Smoothing along rays and sustain length for the septum/RV edge: larger
+    when the RV-myocardium contrast is low against the noise, so that noise
+    does not end the septum early (a symmetric blur does not move the half-way
+    crossing of an edge)."""
+    if rv_hu is None:
+        return 0.5, 2.0
+    cnr = (rv_hu - levels.myocardium_hu) / max(levels.noise_hu, 1.0)
+    if cnr < 2.5:
+        return 1.5, 3.0
+    if cnr < 5.0:
+        return 1.0, 2.5
+    return 0.5, 2.0
 
 
 def _initial_axis(best: Candidate) -> FloatArray:

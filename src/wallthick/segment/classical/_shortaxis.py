@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 _RAY_STEP_MM = 0.25
 _TRACK_DILATION_MM = 4.0
 _MAX_CAP_MM = 25.0
-_SUSTAIN_MM = 2.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,17 @@ class LVModel:
     @property
     def cavity_levels_mm(self) -> FloatArray:
         return self.levels_mm[: self.n_cavity_levels]
+
+
+@dataclass(frozen=True)
+class WallEdge:
+    """How the wall's outer edge against blood (the RV) is found: the level
+    (half-way myocardium/RV blood), the smoothing along rays and how long the
+    profile must stay above the level (both larger when the RV is weak)."""
+
+    t_rv: float
+    ray_sigma_mm: float = 0.5
+    sustain_mm: float = 2.0
 
 
 @dataclass
@@ -213,7 +223,7 @@ def _wall_rays(
     r_endo: FloatArray,
     angles: FloatArray,
     levels: TissueLevels,
-    t_rv: float,
+    edge: WallEdge,
     opts: ClassicalOptions,
 ) -> tuple[FloatArray, npt.NDArray[np.int8], FloatArray]:
     """Epicardial radius along each angle (NaN: no edge within the plausible wall),
@@ -223,14 +233,15 @@ def _wall_rays(
     u = center_uv[0] + rr * np.cos(angles)[:, None]
     v = center_uv[1] + rr * np.sin(angles)[:, None]
     prof = frame.sample(image, h, u, v)
-    prof = ndimage.gaussian_filter1d(prof, 0.5 / _RAY_STEP_MM, axis=1)
+    prof = ndimage.gaussian_filter1d(prof, edge.ray_sigma_mm / _RAY_STEP_MM, axis=1)
+    t_rv = edge.t_rv
     t_b, t_f = levels.blood_myo_mid, levels.myo_fat_mid
     inwall = first_true(prof < t_b)
     started = np.arange(r.size)[None, :] > np.where(inwall < 0, r.size, inwall)[:, None]
     to_fat = first_true(started & (prof < t_f))
     # blood beyond the wall (RV): above the level and staying there for a while,
     # so that noise in a weakly enhanced case does not end the wall early
-    k = max(1, int(round(_SUSTAIN_MM / _RAY_STEP_MM)))
+    k = max(1, int(round(edge.sustain_mm / _RAY_STEP_MM)))
     ahead = ndimage.uniform_filter1d(prof, k, axis=1, origin=-(k // 2), mode="nearest")
     in_myo = first_true(started & (prof < t_rv))
     after_myo = np.arange(r.size)[None, :] > np.where(in_myo < 0, r.size, in_myo)[:, None]
@@ -267,7 +278,7 @@ def _process_level(
     prev: _Level | None,
     seed_radius: float,
     levels: TissueLevels,
-    t_rv: float,
+    edge: WallEdge,
     angles: FloatArray,
     opts: ClassicalOptions,
 ) -> _Level | None:
@@ -290,7 +301,7 @@ def _process_level(
     if not np.all(np.isfinite(r_endo)):
         return None
     center = center_px * pix + offset
-    r_epi, kind, wall = _wall_rays(image, frame, h, center, r_endo, angles, levels, t_rv, opts)
+    r_epi, kind, wall = _wall_rays(image, frame, h, center, r_endo, angles, levels, edge, opts)
     wrapped = np.where(np.isnan(wall), True, wall >= opts.min_wall_mm)
     return _Level(h, center, r_endo, r_epi, kind, float(wrapped.mean()))
 
@@ -340,19 +351,21 @@ def track_ventricle(
     seed_radius_mm: float,
     opts: ClassicalOptions,
     t_rv: float | None = None,
+    ray_sigma_mm: float = 0.5,
+    sustain_mm: float = 2.0,
 ) -> LVModel | None:
     """Track the cavity from the frame origin to the base and to the apex."""
     angles = np.linspace(0.0, 2 * np.pi, opts.n_angles, endpoint=False)
-    t_rv = levels.blood_myo_mid if t_rv is None else t_rv
+    edge = WallEdge(levels.blood_myo_mid if t_rv is None else t_rv, ray_sigma_mm, sustain_mm)
     step = opts.sa_level_mm
-    start = _process_level(image, frame, 0.0, None, seed_radius_mm, levels, t_rv, angles, opts)
+    start = _process_level(image, frame, 0.0, None, seed_radius_mm, levels, edge, angles, opts)
     if start is None:
         return None
     base: list[_Level] = []
     prev = start
     for i in range(1, int(80 / step)):
         lev = _process_level(
-            image, frame, i * step, prev, seed_radius_mm, levels, t_rv, angles, opts
+            image, frame, i * step, prev, seed_radius_mm, levels, edge, angles, opts
         )
         if lev is None or _widens(base, lev):
             break
@@ -366,7 +379,7 @@ def track_ventricle(
     prev = start
     for i in range(1, int(120 / step)):
         lev = _process_level(
-            image, frame, -i * step, prev, seed_radius_mm, levels, t_rv, angles, opts
+            image, frame, -i * step, prev, seed_radius_mm, levels, edge, angles, opts
         )
         if lev is None:
             break
@@ -375,7 +388,7 @@ def track_ventricle(
     neighbour = base[0] if base else (apex[0] if apex else None)
     if neighbour is not None:  # redo the seed level like the others (no seed disk)
         redo = _process_level(
-            image, frame, 0.0, neighbour, seed_radius_mm, levels, t_rv, angles, opts
+            image, frame, 0.0, neighbour, seed_radius_mm, levels, edge, angles, opts
         )
         start = redo if redo is not None else start
     cavity = [*reversed(apex), start, *base]
