@@ -144,3 +144,24 @@ def test_decode_error_type_for_corrupt_compressed_data(tmp_path: Path, shared_da
     broken.write_bytes(bytes(data))
     with pytest.raises(DecodeError, match="broken.dcm"):
         read_pixels(broken)
+
+
+def test_direct_native_pixels_match_pydicom(shared_data: Path) -> None:
+    """The 16-bit shortcut gives exactly pydicom's pixels wherever it applies."""
+    from pydicom.pixels import get_decoder
+
+    from wallthick.io._headers import read_full
+    from wallthick.io.dicom import _native_frame
+
+    folders = ["dicom/dcm_qa_ct/In/GE", "dicom/nema_wg04/REF"]
+    used = 0
+    for path in [p for f in folders for p in sorted((shared_data / f).iterdir())]:
+        ds = read_full(path)
+        shape = (int(ds.Rows), int(ds.Columns))
+        direct = _native_frame(ds, None, shape)
+        if direct is None:
+            continue
+        used += 1
+        expected, _ = get_decoder(ds.file_meta.TransferSyntaxUID).as_array(ds, as_rgb=False)
+        np.testing.assert_array_equal(direct, expected)
+    assert used > 0

@@ -149,6 +149,18 @@ def write_dicom_series(
         A target file exists and ``overwrite`` is false.
     MissingDependencyError
         The encoder for a compressed transfer syntax is not installed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from wallthick.io import discover_series, load_series
+    >>> axial = np.eye(3)[:, ::-1]  # slices along S, rows along P, columns along L
+    >>> vol = ImageVolume(np.arange(48.0).reshape(3, 4, 4), (2.5, 0.5, 0.5), (0, 0, 0), axial)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = write_dicom_series(vol, folder, info={"phase_percent": 75})
+    ...     back = load_series(discover_series(folder)[0])
+    >>> len(paths), back.metadata["phase"], bool((back.array == vol.array).all())
+    (3, '75%', True)
     """
     if not isinstance(image, ImageVolume):
         raise TypeError(f"Argument 'image' must be an ImageVolume, got {type(image).__name__}.")
