@@ -312,35 +312,58 @@ def thickness_colormap() -> dict[str, Any]:
 
 def probe_shapes(
     probes: Mapping[str, npt.ArrayLike],
+    slice_s: float | None = None,
+    tolerance_mm: float = 0.5,
 ) -> tuple[list[npt.NDArray[np.float64]], list[str]]:
-    """The septal/posterior probe segments as napari line shapes in world coordinates.
+    """The septal/posterior probes as napari line shapes in world coordinates.
+
+    napari draws a shape on a 2-D slice only when the whole shape lies in that
+    slice, and a probe (perpendicular to an oblique wall) crosses several
+    axial slices. So for a 2-D view (``slice_s`` given) the probes that cross
+    the plane ``S = slice_s`` (within ``tolerance_mm``) are returned projected
+    along S onto it — the analyst sees each probe whole on every slice it
+    passes through; for the 3-D view (``slice_s=None``) the true lines.
 
     Parameters
     ----------
     probes : mapping
         ``MeasurementResult.probes``: name -> ``(n, 2, 3)`` LPS segments.
+    slice_s : float, optional
+        World S (mm) of the displayed axial plane; None for the 3-D lines.
+    tolerance_mm : float
+        How far (mm) beyond its ends a probe still counts as crossing.
 
     Returns
     -------
     lines : list of (2, 3) arrays
-        One line per probe, (S, P, L) world coordinates.
+        Lines in (S, P, L) world coordinates.
     walls : list of str
         The probe name of each line.
 
     Examples
     --------
-    >>> lines, walls = probe_shapes({"septal": [[[1, 2, 3], [4, 5, 6]]]})
+    >>> probes = {"septal": [[[1, 2, 3], [4, 5, 6]]], "posterior": [[[0, 0, 9], [1, 1, 9]]]}
+    >>> lines, walls = probe_shapes(probes)
     >>> lines[0].tolist(), walls
-    ([[3.0, 2.0, 1.0], [6.0, 5.0, 4.0]], ['septal'])
+    ([[3.0, 2.0, 1.0], [6.0, 5.0, 4.0]], ['septal', 'posterior'])
+    >>> lines, walls = probe_shapes(probes, slice_s=4.0)
+    >>> lines[0].tolist(), walls
+    ([[4.0, 2.0, 1.0], [4.0, 5.0, 4.0]], ['septal'])
     """
     lines: list[npt.NDArray[np.float64]] = []
     walls: list[str] = []
     for wall, segs in probes.items():
-        arr = np.asarray(segs, dtype=np.float64).reshape(-1, 2, 3)
-        for seg in arr:
-            if np.all(np.isfinite(seg)):
-                lines.append(lps_to_world(seg))
-                walls.append(str(wall))
+        for seg in np.asarray(segs, dtype=np.float64).reshape(-1, 2, 3):
+            if not np.all(np.isfinite(seg)):
+                continue
+            line = lps_to_world(seg)
+            if slice_s is not None:
+                lo, hi = line[:, 0].min(), line[:, 0].max()
+                if not (lo - tolerance_mm <= slice_s <= hi + tolerance_mm):
+                    continue
+                line[:, 0] = slice_s
+            lines.append(line)
+            walls.append(str(wall))
     return lines, walls
 
 

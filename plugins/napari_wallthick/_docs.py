@@ -43,7 +43,10 @@ def _go_to_probe(viewer: Any, widget: Any) -> None:
     if probes is None or len(probes) == 0:
         return
     mid = np.asarray(probes[len(probes) // 2]).mean(axis=0)  # LPS mm
-    viewer.dims.set_point(0, float(mid[2]))  # world axis 0 is S
+    viewer.dims.set_point(0, float(mid[2]))  # world axis 0 is S; the probes follow the slice
+    lv_centre = (result.frame.apex_mm + result.frame.base_center_mm) / 2.0
+    viewer.camera.center = tuple(lv_centre[::-1])  # LPS -> world (S, P, L)
+    viewer.camera.zoom *= 1.5
 
 
 def screenshot(open_: Any, name: str, out_dir: Path) -> Path:
@@ -61,8 +64,8 @@ def screenshot(open_: Any, name: str, out_dir: Path) -> Path:
     widget.analyst_edit.setText("")
     widget.run_button.click()
     _wait(widget)
-    _go_to_probe(viewer, widget)
     viewer.reset_view()
+    _go_to_probe(viewer, widget)
     _wait(widget)
     path = out_dir / name
     iio.imwrite(path, viewer.screenshot(canvas_only=False, flash=False))

@@ -20,10 +20,9 @@ from napari_wallthick._provenance import build_provenance
 from napari_wallthick._results import read_labels, series_key, write_correction
 from wallthick import ImageVolume, LabelVolume, Measurement, MeasurementResult, WallthickError
 from wallthick.batch.outputs import CORRECTED_NIFTI, SEGMENTATION_NIFTI
-from wallthick.measure.result import POSTERIOR_SEGMENTS, SEPTAL_SEGMENTS
+from wallthick.measure import POSTERIOR_SEGMENTS, SEGMENT_NAMES, SEPTAL_SEGMENTS
 
 __all__ = [
-    "AHA_NAMES",
     "Analysis",
     "SaveOutcome",
     "TableRow",
@@ -34,27 +33,6 @@ __all__ = [
 ]
 
 Progress = tuple[int, str]
-
-#: AHA 17-segment names (Cerqueira et al. 2002).
-AHA_NAMES: dict[int, str] = {
-    1: "basal anterior",
-    2: "basal anteroseptal",
-    3: "basal inferoseptal",
-    4: "basal inferior",
-    5: "basal inferolateral",
-    6: "basal anterolateral",
-    7: "mid anterior",
-    8: "mid anteroseptal",
-    9: "mid inferoseptal",
-    10: "mid inferior",
-    11: "mid inferolateral",
-    12: "mid anterolateral",
-    13: "apical anterior",
-    14: "apical septal",
-    15: "apical inferior",
-    16: "apical lateral",
-    17: "apex",
-}
 
 
 @dataclass(frozen=True)
@@ -85,7 +63,7 @@ def table_rows(m: Measurement) -> list[TableRow]:
         ),
     ]
     by_number = {s.segment: s for s in m.segments}
-    for number, name in AHA_NAMES.items():
+    for number, name in sorted(SEGMENT_NAMES.items()):
         s = by_number.get(number)
         if s is None:
             rows.append(TableRow(f"{number:>2} {name}", math.nan, math.nan, 0))

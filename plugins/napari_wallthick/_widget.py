@@ -37,8 +37,11 @@ from qtpy.QtWidgets import (
 
 from napari_wallthick._convert import (
     META_KEY,
+    THICKNESS_RANGE_MM,
+    WORLD_AXES,
     labels_layer_data,
     probe_shapes,
+    thickness_colormap,
     thickness_layer_data,
     volume_from_layer,
 )
@@ -57,7 +60,7 @@ __all__ = ["WallThicknessWidget"]
 
 logger = logging.getLogger(__name__)
 
-PROBE_COLORS = {"septal": "yellow", "posterior": "cyan"}
+PROBE_COLORS = {"septal": "magenta", "posterior": "white"}
 EDIT_HINT = (
     "Correct: select the segmentation layer, then paint (2 = myocardium, 1 = LV cavity, "
     "3 = RV), erase, fill or polygon; Ctrl+Z undoes. Then Recompute."
@@ -86,6 +89,8 @@ class WallThicknessWidget(QWidget):
         self.analysis = Analysis()
         self._worker: Any = None
         self._build_ui()
+        self.viewer.dims.events.point.connect(self._update_probes)
+        self.viewer.dims.events.ndisplay.connect(self._update_probes)
         self.viewer.layers.events.inserted.connect(self._refresh_images)
         self.viewer.layers.events.removed.connect(self._refresh_images)
         self.viewer.layers.events.changed.connect(self._refresh_images)
@@ -150,6 +155,12 @@ class WallThicknessWidget(QWidget):
         self.setMinimumWidth(380)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
+        legend = QHBoxLayout()
+        legend.addWidget(QLabel("thickness 0 mm"))
+        legend.addWidget(_colour_bar(), stretch=1)
+        legend.addWidget(QLabel(f"{THICKNESS_RANGE_MM:g} mm"))
+        probes = QLabel("probes: septal magenta, posterior white")
+        probes.setStyleSheet("color: gray;")
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -157,6 +168,8 @@ class WallThicknessWidget(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(hint)
+        layout.addLayout(legend)
+        layout.addWidget(probes)
         layout.addWidget(self.table)
         layout.addWidget(self.summary)
 
@@ -288,22 +301,37 @@ class WallThicknessWidget(QWidget):
         self._show_table()
 
     def _show_probes(self, result: MeasurementResult, name: str) -> None:
-        lines, walls = probe_shapes(result.probes)
-        if name in self.viewer.layers:
-            self.viewer.layers.remove(name)
-        colors = [PROBE_COLORS.get(w, "white") for w in walls]
-        self.viewer.add_shapes(
-            lines or None,
-            ndim=3,
-            shape_type="line",
-            edge_color=colors or "yellow",
-            edge_width=1.0,
-            name=name,
-            features={"wall": walls},
-            axis_labels=("S", "P", "L"),
-            units="mm",
-            metadata={META_KEY: {"kind": "probes"}},
-        )
+        if name not in self.viewer.layers:
+            self.viewer.add_shapes(
+                None,
+                ndim=3,
+                name=name,
+                axis_labels=WORLD_AXES,
+                units="mm",
+                metadata={META_KEY: {"kind": "probes"}},
+                opacity=1.0,
+            )
+        self._update_probes()
+
+    def _update_probes(self, event: Any = None) -> None:
+        """Draw the probes crossing the displayed slice (all of them in 3-D)."""
+        result = self.analysis.result
+        name = f"probes {self.analysis.image_name}"
+        if result is None or name not in self.viewer.layers:
+            return
+        try:
+            layer = self.viewer.layers[name]
+            dims = self.viewer.dims
+            in_plane = dims.ndisplay == 2 and 0 not in dims.displayed
+            slice_s = float(dims.point[0]) if in_plane else None
+            half_step = float(dims.range[0].step) / 2.0
+            lines, walls = probe_shapes(result.probes, slice_s, max(half_step, 0.5))
+            layer.data = []
+            if lines:
+                colors = [PROBE_COLORS.get(w, "white") for w in walls]
+                layer.add_lines(lines, edge_color=colors, edge_width=1.2)
+        except Exception as exc:  # an event callback must never raise
+            logger.warning("could not draw the probes: %s", exc)
 
     # -- slots --------------------------------------------------------------
     def _on_browse(self) -> None:
@@ -419,6 +447,20 @@ class WallThicknessWidget(QWidget):
     def _on_finished(self) -> None:
         self._worker = None
         self._set_busy(False)
+
+
+def _colour_bar() -> QLabel:
+    """A horizontal bar of the thickness colormap (same colours as the layer)."""
+    cmap = thickness_colormap()
+    colors = cmap["colors"][1:]
+    stops = ", ".join(
+        f"stop:{i / (len(colors) - 1):.3f} rgb({int(r * 255)}, {int(g * 255)}, {int(b * 255)})"
+        for i, (r, g, b, _) in enumerate(colors)
+    )
+    bar = QLabel()
+    bar.setFixedHeight(12)
+    bar.setStyleSheet(f"background: qlineargradient(x1:0, y1:0, x2:1, y2:0, {stops});")
+    return bar
 
 
 def _drive(job: Generator[tuple[int, str], None, Any]) -> Generator[tuple[int, str], None, Any]:

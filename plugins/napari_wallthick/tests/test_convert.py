@@ -110,9 +110,20 @@ def test_not_3d_and_wrong_shape_are_refused() -> None:
 
 def test_probe_shapes_in_world_coordinates() -> None:
     probes = {
-        "septal": np.array([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[np.nan, 0, 0], [0, 0, 0]]]),
+        "septal": np.array([[[1.0, 2.0, 3.0], [4.0, 5.0, 3.0]], [[np.nan, 0, 0], [0, 0, 0]]]),
         "posterior": np.zeros((0, 2, 3)),
     }
     lines, walls = probe_shapes(probes)
     assert walls == ["septal"]
-    np.testing.assert_array_equal(lines[0], [[3.0, 2.0, 1.0], [6.0, 5.0, 4.0]])
+    np.testing.assert_array_equal(lines[0], [[3.0, 2.0, 1.0], [3.0, 5.0, 4.0]])
+
+
+def test_probes_crossing_a_slice_are_projected_onto_it() -> None:
+    seg = np.array([[10.0, -3.0, 20.3], [14.0, 5.0, 26.9]])  # LPS, 6.6 mm along S
+    for s_mm in (19.9, 20.3, 23.0, 26.9, 27.3):
+        lines, walls = probe_shapes({"posterior": seg[None]}, slice_s=s_mm)
+        assert walls == ["posterior"]
+        np.testing.assert_allclose(lines[0][:, 0], [s_mm, s_mm])  # on the displayed plane
+        np.testing.assert_allclose(lines[0][:, 1:], seg[:, 1::-1])  # whole, in-plane exact
+    for s_mm in (19.7, 27.5):
+        assert probe_shapes({"posterior": seg[None]}, slice_s=s_mm) == ([], [])

@@ -20,7 +20,7 @@ from napari_wallthick import _widget
 from napari_wallthick._convert import META_KEY, image_layer_data, napari_affine
 from napari_wallthick._widget import WallThicknessWidget
 from wallthick import Geometry, ImageVolume, Label
-from wallthick.measure.result import POSTERIOR_SEGMENTS
+from wallthick.measure import POSTERIOR_SEGMENTS
 
 pytestmark = pytest.mark.napari
 
@@ -49,6 +49,7 @@ def _posterior_band(widget: WallThicknessWidget) -> tuple[np.ndarray, ...]:
     def level(idx: np.ndarray) -> np.ndarray:
         return (labels.geometry.index_to_world(idx) - frame.apex_mm) @ frame.long_axis
 
+    assert post.any(), "no posterior myocardium (AHA 5, 11) in the automatic result"
     wall = level(np.argwhere(post))
     h = level(band)
     band = band[(h > wall.min()) & (h < wall.max() - 2.0)]
@@ -143,6 +144,49 @@ def test_real_ct_opens_with_its_geometry(make_napari_viewer: Any, real_ct: Path)
     vol = load_image(real_ct)
     np.testing.assert_allclose(layer.affine.affine_matrix, napari_affine(vol.geometry))
     assert layer.metadata[META_KEY]["geometry"]["spacing_mm"] == pytest.approx([1.5, 1.5, 1.5])
+
+
+@pytest.mark.realdata
+def test_batch_results_folder_correct_and_batch_uses_it(
+    make_napari_viewer: Any, qtbot: Any, real_ct: Path, tmp_path: Path
+) -> None:
+    from wallthick.batch import BatchOptions, load_results, measure_to_folder
+
+    out = tmp_path / "results"
+    options = BatchOptions(workers=1, write_qc=False, write_dicom_seg=False)
+    measure_to_folder(real_ct, out, options)
+    (stored,) = load_results(out)
+    assert stored.status == "ok", stored.row["error"]
+
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(out), plugin="wallthick")
+    assert [layer._type_string for layer in layers] == ["image", "labels"]
+    image_layer, labels_layer = layers
+    np.testing.assert_allclose(labels_layer.affine.affine_matrix, image_layer.affine.affine_matrix)
+    widget = WallThicknessWidget(viewer)
+    assert widget.labels_layer() is labels_layer
+    assert widget.analysis.series_folder == stored.folder
+    shown = widget.table.item(1, 1).text()  # posterior, from measurement.json
+    assert shown == f"{stored.measurement.posterior_wall_thickness_mm:.2f}"
+
+    # erase a few myocardium voxels and save: the correction lands in the batch folder
+    myo = np.nonzero(labels_layer.data == Label.LV_MYOCARDIUM)
+    labels_layer.data_setitem(tuple(axis[:200] for axis in myo), int(Label.BACKGROUND))
+    widget.save_button.click()
+    _wait(qtbot, widget)
+    prov = json.loads((stored.folder / "correction_provenance.json").read_text())
+    assert prov["voxels_by_label"]["LV_MYOCARDIUM"] == {"added": 0, "removed": 200}
+    assert prov["before"]["posterior_wall_thickness_mm"] == pytest.approx(
+        stored.measurement.posterior_wall_thickness_mm, abs=1e-3
+    )
+
+    # the next batch run measures the corrected labels
+    measure_to_folder(real_ct, out, options)
+    (again,) = load_results(out)
+    assert again.row["segmentation_source"] == "corrected"
+    assert float(again.row["posterior_wall_thickness_mm"]) == pytest.approx(
+        prov["after"]["posterior_wall_thickness_mm"], abs=1e-3
+    )
 
 
 def test_errors_are_notifications_not_crashes(
