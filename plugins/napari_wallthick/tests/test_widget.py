@@ -165,9 +165,11 @@ def test_batch_results_folder_correct_and_batch_uses_it(
     np.testing.assert_allclose(labels_layer.affine.affine_matrix, image_layer.affine.affine_matrix)
     widget = WallThicknessWidget(viewer)
     assert widget.labels_layer() is labels_layer
+    assert labels_layer is not None
     assert widget.analysis.series_folder == stored.folder
-    shown = widget.table.item(1, 1).text()  # posterior, from measurement.json
-    assert shown == f"{stored.measurement.posterior_wall_thickness_mm:.2f}"
+    shown = widget.table.item(1, 1)  # posterior, from measurement.json
+    assert shown is not None and stored.measurement is not None
+    assert shown.text() == f"{stored.measurement.posterior_wall_thickness_mm:.2f}"
 
     # erase a few myocardium voxels and save: the correction lands in the batch folder
     myo = np.nonzero(labels_layer.data == Label.LV_MYOCARDIUM)
