@@ -43,7 +43,7 @@ def test_killed_batch_resumes_to_the_clean_table(
     out = tmp_path / "out"
     before = helpers.snapshot(batch_tree.root)
     argv = [sys.executable, "-m", "wallthick.cli.main", "batch", str(batch_tree.root)]
-    argv += ["--out", str(out), "--workers", "1", "--no-progress"]
+    argv += ["--out", str(out), "--workers", "1", "--no-progress", "--no-qc", "--no-dicom-seg"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
@@ -62,7 +62,8 @@ def test_killed_batch_resumes_to_the_clean_table(
     assert len(first) == 1
     stamp = first[0].stat().st_mtime_ns
 
-    code = main(["batch", str(batch_tree.root), "--out", str(out), "--resume", "--no-progress"])
+    argv = ["batch", str(batch_tree.root), "--out", str(out), "--resume", "--no-progress"]
+    code = main([*argv, "--no-qc", "--no-dicom-seg"])
     assert code == 1  # the corrupt series
     printed = capsys.readouterr().out
     assert "reused from an earlier run" in printed
