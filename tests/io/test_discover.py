@@ -26,6 +26,8 @@ def test_tree_walk_ignores_hidden_dicomdir_and_outside_links(
     (tmp_path / "tree" / "notes.txt").write_text("not dicom")
     os.symlink(outside[0].parent, tmp_path / "tree" / "link_out")
     os.symlink(paths[0].parent, tmp_path / "tree" / "link_in")  # same files again: counted once
+    os.symlink(tmp_path / "tree", paths[0].parent / "loop")  # a cycle: visited once
+    os.symlink(paths[1], tmp_path / "tree" / "file_link")  # a file reached twice
     found = discover_series(tmp_path / "tree")
     assert len(found) == 1 and found[0].slice_count == 3
     reasons = sorted(r.reason for r in found.rejected)

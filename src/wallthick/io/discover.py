@@ -199,14 +199,25 @@ def discover_series(root: str | os.PathLike[str]) -> SeriesList:
 
 
 def _walk(base: Path, rejected: list[RejectedFile]) -> Iterator[Path]:
+    """Files under ``base``: real entries first, then symbolic links inside the tree.
+
+    Links are followed only after every real folder has been walked, so a file
+    reachable both directly and through a link is reported under its real path;
+    each folder and file (by device and inode) is visited once, so link cycles end.
+    """
     if base.is_file():
         yield base
         return
     real_root = base.resolve()
-    seen: set[Path] = {real_root}
+    seen_dirs: set[Path] = {real_root}
     seen_files: set[tuple[int, int]] = set()
-    stack = [base]
-    while stack:
+    stack: list[Path] = [base]
+    links: list[Path] = []
+    while stack or links:
+        if not stack:
+            link = links.pop(0)
+            yield from _follow(link, base, real_root, seen_dirs, seen_files, stack, rejected)
+            continue
         folder = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -218,25 +229,48 @@ def _walk(base: Path, rejected: list[RejectedFile]) -> Iterator[Path]:
                 continue
             path = Path(entry.path)
             try:
-                real = path.resolve() if entry.is_symlink() else None
-                if real is not None and not real.is_relative_to(real_root):
-                    rejected.append(
-                        RejectedFile(path, f"{path}: symbolic link leads outside {base}.")
-                    )
-                    continue
-                if entry.is_dir():
-                    key = real or path.resolve()
-                    if key not in seen:
-                        seen.add(key)
-                        stack.append(path)
-                elif entry.is_file():
-                    stat = entry.stat()
-                    identity = (stat.st_dev, stat.st_ino)
-                    if identity not in seen_files:  # a file reached twice through links
-                        seen_files.add(identity)
-                        yield path
+                if entry.is_symlink():
+                    links.append(path)
+                elif entry.is_dir(follow_symlinks=False):
+                    seen_dirs.add(path.resolve())
+                    stack.append(path)
+                elif entry.is_file(follow_symlinks=False) and _first_visit(
+                    entry.stat(), seen_files
+                ):
+                    yield path
             except OSError as exc:
                 rejected.append(RejectedFile(path, f"{path}: cannot access ({exc.strerror})."))
+
+
+def _first_visit(stat: os.stat_result, seen_files: set[tuple[int, int]]) -> bool:
+    identity = (stat.st_dev, stat.st_ino)
+    if identity in seen_files:
+        return False
+    seen_files.add(identity)
+    return True
+
+
+def _follow(
+    link: Path,
+    base: Path,
+    real_root: Path,
+    seen_dirs: set[Path],
+    seen_files: set[tuple[int, int]],
+    stack: list[Path],
+    rejected: list[RejectedFile],
+) -> Iterator[Path]:
+    try:
+        real = link.resolve()
+        if not real.is_relative_to(real_root):
+            rejected.append(RejectedFile(link, f"{link}: symbolic link leads outside {base}."))
+        elif real.is_dir():
+            if real not in seen_dirs:
+                seen_dirs.add(real)
+                stack.append(link)
+        elif real.is_file() and _first_visit(real.stat(), seen_files):
+            yield link
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop in resolve()
+        rejected.append(RejectedFile(link, f"{link}: cannot follow symbolic link ({exc})."))
 
 
 def _group(headers: Sequence[Header]) -> list[list[Header]]:
