@@ -20,6 +20,8 @@ from wallthick.measure.synthetic import analytic_lv
 from wallthick.volume import ImageVolume, LabelVolume
 
 COARSE = {"spacing_mm": (1.25, 1.0, 1.0), "grid_rotation_deg": (5.0, -10.0, 15.0)}
+# where only QC or bookkeeping is tested, a coarser grid keeps the suite fast
+FAST = {"spacing_mm": (1.6, 1.5, 1.5), "grid_rotation_deg": (5.0, -10.0, 15.0)}
 
 
 @pytest.fixture(scope="module")
@@ -117,13 +119,13 @@ def test_fov_clipping_refused(lv):
 
 
 def test_implausible_wall_refused():
-    thin = analytic_lv(**COARSE, septal_mm=2.5, free_wall_mm=2.5)
+    thin = analytic_lv(**FAST, septal_mm=2.5, free_wall_mm=2.5)
     with pytest.raises(QualityControlError, match="wall_thickness_range"):
         measure_labels(thin.labels, options=MeasureOptions(on_qc_failure="raise"))
 
 
 def test_small_cavity_refused():
-    small = analytic_lv(**COARSE, radius_mm=9.0, length_mm=35.0, septal_mm=6.0, free_wall_mm=6.0)
+    small = analytic_lv(**FAST, radius_mm=9.0, length_mm=35.0, septal_mm=6.0, free_wall_mm=6.0)
     with pytest.raises(QualityControlError, match="cavity_volume_range"):
         measure_labels(small.labels, options=MeasureOptions(on_qc_failure="raise"))
 
@@ -143,7 +145,7 @@ class _KnownLabels:
 def test_multiphase_picks_end_diastole():
     phases = []
     for k, radius in enumerate((20.0, 24.0, 22.0)):
-        a = analytic_lv(**COARSE, radius_mm=radius, psf_fwhm_mm=1.0, noise_hu=10.0, seed=k)
+        a = analytic_lv(**FAST, radius_mm=radius, psf_fwhm_mm=1.0, noise_hu=10.0, seed=k)
         img = a.image.with_array(a.image.array, phase=f"{20 * k}%")
         phases.append((img, a.labels))
     res = measure_wall_thickness([p[0] for p in phases], segmenter=_KnownLabels(phases))
@@ -156,7 +158,7 @@ def test_multiphase_picks_end_diastole():
 
 
 def test_select_end_diastole_orders_by_cavity_volume(lv):
-    small = analytic_lv(**COARSE, radius_mm=18.0)
+    small = analytic_lv(**FAST, radius_mm=18.0)
     best, infos = select_end_diastole([small.labels, lv.labels], [small.image, lv.image])
     assert best == 1 and infos[1].chosen and not infos[0].chosen
 

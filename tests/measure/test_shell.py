@@ -17,7 +17,7 @@ TOL_MM = 0.25
 
 @pytest.mark.parametrize(
     ("spacing", "rotation"),
-    [((1.0, 0.8, 0.8), (0.0, 0.0, 0.0)), ((1.25, 0.7, 0.7), (20.0, -15.0, 30.0))],
+    [((1.0, 0.9, 0.9), (0.0, 0.0, 0.0)), ((1.5, 0.8, 0.8), (20.0, -15.0, 30.0))],
 )
 def test_shell_thickness_labels_only(spacing, rotation):
     lv = analytic_lv(spacing_mm=spacing, grid_rotation_deg=rotation)
@@ -30,7 +30,7 @@ def test_shell_thickness_labels_only(spacing, rotation):
 
 def test_shell_thickness_blur_noise_refined():
     lv = analytic_lv(
-        spacing_mm=(1.25, 0.7, 0.7), grid_rotation_deg=(20.0, -15.0, 30.0),
+        spacing_mm=(1.25, 0.8, 0.8), grid_rotation_deg=(20.0, -15.0, 30.0),
         psf_fwhm_mm=1.0, noise_hu=20.0, seed=3,
     )  # fmt: skip
     res = measure_labels(lv.labels, lv.image, MeasureOptions())

@@ -17,7 +17,8 @@ Each failed criterion is a short machine-readable name:
 ``long_axis``
     apex-to-base length implausible (< 30 mm or > 150 mm).
 ``rv_insertion_not_found``
-    no RV contact arc: the septum direction is a default guess.
+    no RV contact arc: the septum direction is a default guess, so the
+    septal and posterior values are not trustworthy.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ SEVERE = (
     "segment_coverage",
     "fov_clipping",
     "long_axis",
+    "rv_insertion_not_found",
 )
 
 

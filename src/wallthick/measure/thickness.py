@@ -107,7 +107,14 @@ def measure_profiles(
     lab_out = _label_at(crop, points + (s_b + half)[:, None] * dirs)
     lab_in = _label_at(crop, points + (s_a - half)[:, None] * dirs)
     valid &= lab_in == Label.LV_BLOOD_POOL
-    beyond = np.where(lab_out == Label.RV_BLOOD_POOL, BEYOND_RV, BEYOND_OUTER).astype(np.int8)
+    # RV blood within 2.5 mm beyond the edge (segmentations often leave a
+    # partial-volume gap between the septum and the RV label)
+    near_rv = lab_out == Label.RV_BLOOD_POOL
+    for extra in (0.5, 1.0, 1.5, 2.0, 2.5):
+        near_rv |= (
+            _label_at(crop, points + (s_b + half + extra)[:, None] * dirs) == Label.RV_BLOOD_POOL
+        )
+    beyond = np.where(near_rv, BEYOND_RV, BEYOND_OUTER).astype(np.int8)
     bad_out = (lab_out == Label.LV_BLOOD_POOL) | (lab_out == Label.LV_MYOCARDIUM)
     valid &= ~bad_out
     beyond[~valid] = BEYOND_INVALID
@@ -299,7 +306,7 @@ def tissue_references(
         myo=_local_mean(img, myo_core, m0, sig),
         rv=_local_mean(img, rv_core, b0, sig),
         outer=_local_mean(np.maximum(img, fat), band, fat, sig),
-        noise_hu=_noise(crop, b0, m0),
+        noise_hu=_noise(crop, cav_core, step),
         fat_hu=fat,
         step=step,
     )
@@ -330,11 +337,18 @@ def _fat_level(crop: LVCrop, near_lv: BoolArray) -> float:
     return float(centres[k])
 
 
-def _noise(crop: LVCrop, blood: float, myo: float) -> float:
-    """Noise SD (HU) on the original grid: robust spread of the cavity core."""
+def _noise(crop: LVCrop, core: BoolArray, step: float) -> float:
+    """Noise SD (HU) on the original grid: robust spread of the cavity core.
+
+    ``core`` marks cavity-core voxels of a grid of spacing ``step`` (crop
+    mm); the image is read at the nearest original voxels (no interpolation,
+    which would lower the noise).
+    """
     assert crop.image is not None
-    core = ndimage.binary_erosion(crop.labels == Label.LV_BLOOD_POOL, iterations=2)
-    vals = crop.image[core & (crop.image > 0.5 * (blood + myo))]
+    pts = np.argwhere(core) * step
+    idx = np.rint(pts / crop.spacing).astype(np.int64)
+    idx = np.clip(idx, 0, np.asarray(crop.image.shape) - 1)
+    vals = crop.image[tuple(idx.T)]
     if vals.size < 20:
         return 20.0
     return max(1.4826 * float(np.median(np.abs(vals - np.median(vals)))), 1.0)
