@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -139,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipping the real CT: {REAL_CT} not found")
         cases.remove("real")
     print(
-        f"{'case':8} {'shape':>12} {'spacing mm':>14} {'segment s':>10} {'recompute s (median [min-max])':>32}"
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (timings rise with load)"
+    )
+    print(
+        f"{'case':8} {'shape':>12} {'spacing mm':>14} {'segment s':>10} "
+        f"{'recompute s, median [min-max]':>30} {'CPU s':>6}"
     )
     for case in cases:
         r = bench_core(case, args.repeats)
