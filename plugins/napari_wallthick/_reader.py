@@ -29,7 +29,9 @@ def napari_get_reader(
     if len(paths) != 1:
         return None  # one scan (or one results folder) at a time
     p = Path(paths[0])
-    if p.is_dir() or p.name.lower().endswith(_VOLUME_SUFFIXES) or _is_dicom(p):
+    if p.is_dir():
+        return read_path if is_results_folder(p) or _has_dicom(p) else None
+    if p.name.lower().endswith(_VOLUME_SUFFIXES) or _is_dicom(p):
         return read_path
     return None
 
@@ -82,6 +84,16 @@ def _display_name(image: ImageVolume, path: Path) -> str:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def _has_dicom(folder: Path, limit: int = 200) -> bool:
+    """True when one of the first ``limit`` files below ``folder`` is DICOM."""
+    for n, path in enumerate(folder.rglob("*")):
+        if n >= limit:
+            return False
+        if _is_dicom(path):
+            return True
+    return False
 
 
 def _is_dicom(path: Path) -> bool:
