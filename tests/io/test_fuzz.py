@@ -110,3 +110,73 @@ def test_fuzz_corpus_loads_or_refuses(shared_data: Path, tmp_path: Path) -> None
     assert _snapshot(shared_data / "dicom" / "fuzz_corpus") == corpus_before
     decoded = sum("decoded" in r["outcome"] for r in results)
     assert decoded > 100  # the pixel path is really exercised, not only refused early
+
+
+@pytest.mark.parametrize("syntax", ["explicit-little", "rle", "jpeg2000-lossless", "deflate"])
+def test_corrupted_valid_series_loads_or_refuses(tmp_path: Path, syntax: str) -> None:
+    """Seeded byte corruption of one file of a valid, loadable series (header bytes,
+    truncation, pixel bytes): discovery + loading end in a volume or a WallthickError
+    (the corpus above has no geometry, so it never reaches stacking)."""
+    import shutil
+    import time
+    import warnings
+
+    import numpy as np
+
+    from wallthick.errors import WallthickError
+    from wallthick.io import discover_series, load_phases, write_dicom_series
+    from wallthick.volume import ImageVolume
+
+    rng = np.random.default_rng(2024)
+    values = rng.integers(-1000, 1000, (3, 32, 32)).astype(np.float32)
+    source = tmp_path / "source"
+    write_dicom_series(
+        ImageVolume(values, (1, 1, 1), (0, 0, 0), np.eye(3)[:, ::-1]),
+        source,
+        transfer_syntax=syntax,
+    )
+    outcomes = []
+    for trial in range(24):
+        work = tmp_path / f"trial{trial}"
+        shutil.copytree(source, work)
+        victim = sorted(work.iterdir())[trial % 3]
+        data = bytearray(victim.read_bytes())
+        if trial % 3 == 0:  # a few random bytes anywhere
+            for _ in range(5):
+                data[rng.integers(0, len(data))] = rng.integers(0, 256)
+        elif trial % 3 == 1:  # truncated
+            data = data[: rng.integers(0, len(data))]
+        else:  # a burst of garbage in the second half (pixel data)
+            at = int(rng.integers(len(data) // 2, len(data)))
+            data[at : at + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
+        victim.write_bytes(bytes(data))
+        start = time.perf_counter()
+        for desc in discover_series(work):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # ours: spacing, duplicates
+                    load_phases(desc, min_slices=1)
+                outcomes.append("loaded")
+            except WallthickError:
+                outcomes.append("refused")
+        assert time.perf_counter() - start < PER_FILE_SECONDS
+        shutil.rmtree(work)
+    assert "refused" in outcomes
+
+
+def test_rust_decoder_panic_becomes_decode_error(tmp_path: Path) -> None:
+    """pylibjpeg-rle panics (PyO3 PanicException, a BaseException) on this RLE data."""
+    import numpy as np
+
+    from wallthick.errors import DecodeError
+    from wallthick.io import read_pixels, write_dicom_series
+    from wallthick.volume import ImageVolume
+
+    values = np.arange(3 * 32 * 32, dtype=np.float32).reshape(3, 32, 32) % 2000 - 1000
+    volume = ImageVolume(values, (1, 1, 1), (0, 0, 0), np.eye(3)[:, ::-1])
+    path = write_dicom_series(volume, tmp_path, transfer_syntax="rle", file_names="instance")[0]
+    data = bytearray(path.read_bytes())
+    data[-1068 : -1068 + 8] = b"\x7f" * 8
+    path.write_bytes(bytes(data))
+    with pytest.raises(DecodeError, match="IM00001.dcm: cannot decode its pixel data"):
+        read_pixels(path)

@@ -126,7 +126,12 @@ def guard(
         raise error(f"{path}: not enough memory to {what} (the header may be corrupt).") from exc
     except RecursionError as exc:
         raise error(f"{path}: cannot {what}: structure nested too deeply.") from exc
-    except Exception as exc:  # untrusted input: any library error becomes ours
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:
+        # untrusted input: any library error becomes ours. BaseException, not
+        # Exception: decoders written in Rust (pylibjpeg-rle) raise PyO3's
+        # PanicException, a BaseException, on corrupt data.
         raise error(f"{path}: cannot {what}: {type(exc).__name__}: {clean(str(exc), 200)}") from exc
 
 
