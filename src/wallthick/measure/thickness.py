@@ -67,7 +67,7 @@ class WallProfiles:
     shift_endo_mm: FloatArray  # outward move of each edge vs the label edge
     shift_epi_mm: FloatArray
     half_voxel_mm: FloatArray
-    window_mm: FloatArray  # w_in + w_out, summed over both edges
+    window_mm: FloatArray  # integration window of one edge, w_in + w_out
     beyond: npt.NDArray[np.int8]
     uncertain_endo: BoolArray  # label edge kept (no contrast / disagreement)
     uncertain_epi: BoolArray
@@ -164,7 +164,7 @@ def measure_profiles(
         shift_endo_mm=d_a,
         shift_epi_mm=d_b,
         half_voxel_mm=half,
-        window_mm=2 * (w_in + w_out),
+        window_mm=w_in + w_out,
         beyond=beyond,
         uncertain_endo=unc_a,
         uncertain_epi=unc_b,
@@ -295,6 +295,9 @@ def tissue_references(
     b0 = float(np.median(img[cav_core]))
     cav_core &= img > m0 + 0.75 * (b0 - m0)  # no papillary muscles / trabeculae
     rv_core = rv & (ndimage.distance_transform_edt(rv, sampling=step) >= margin)
+    if rv_core.any():  # RV trabeculae / moderator band out, as for the LV cavity
+        r0 = float(np.median(img[rv_core]))
+        rv_core &= img > m0 + 0.75 * (r0 - m0)
     dist_lv = d_out_lv[sl]
     band = ~(myo | cav | rv | la) & (dist_lv > margin - 0.5) & (dist_lv <= margin + 2.5)
     band &= ndimage.distance_transform_edt(~(rv | la), sampling=step) > 1.5

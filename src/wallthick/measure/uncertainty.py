@@ -52,7 +52,7 @@ def region_uncertainty(
     n_eff = max(1.0, area / (math.pi * corr_len**2))
     spread = float(np.std(t, ddof=1)) / math.sqrt(n_eff)
     half = prof.half_voxel_mm[sel]
-    win = 0.25 * prof.window_mm[sel]  # one edge's window (w_in + w_out) / 2 ... per side
+    win = prof.window_mm[sel]
     terms = []
     for contrast, unc in (
         (prof.contrast_endo[sel], prof.uncertain_endo[sel]),
@@ -61,7 +61,7 @@ def region_uncertainty(
         eps = np.hypot(
             noise_hu / np.maximum(np.abs(contrast), 1.0) / math.sqrt(n_eff), REFERENCE_FRACTION
         )
-        shift = np.minimum(eps * 2.0 * win, half)
+        shift = np.minimum(eps * win, half)
         terms.append(float(np.mean(np.where(unc, 0.0, shift))))
     boundary = terms[0] + terms[1]
     label_edge = float(
