@@ -217,8 +217,14 @@ def _heart_fields(scene: Scene, local: FloatArray) -> dict[str, FloatArray]:
         & (local[..., 2] > -c - _LV_MARGIN_MM)
         & (local[..., 2] < _RV_TOP_MM + 25.0)
     )
+    # keep only points the LV, RV, fat and pericardium can reach; the approximate
+    # ellipsoid distance never exceeds the true one outside, so this is safe
+    approx = np.full(shape, BIG)
+    approx[near] = ellipsoid_field(local[near], lv.axes)
+    box = near.copy()
+    near &= approx < _reach(scene, local)
     pts = local[near]
-    q, d = _nearest_where_needed(scene, pts)
+    q, d = _nearest_where_needed(scene, pts, approx[near])
     phi, h = lv.angle_level(q)
     t = lv.thickness(phi, np.minimum(h, 1.0))
     z = pts[:, 2]
@@ -247,6 +253,10 @@ def _heart_fields(scene: Scene, local: FloatArray) -> dict[str, FloatArray]:
     out["ra_outer"], out["ra_blood"] = _right_atrium_fields(scene, local, others)
     envelope = np.minimum(others, out["ra_outer"])
     fat = np.full(shape, 0.6 * spec.epi_fat_max_mm)
+    far = box & ~near  # around the atria and aorta: the same pattern by position
+    far_pts = local[far]
+    far_phi = np.degrees(np.arctan2(far_pts[:, 1], far_pts[:, 0]))
+    fat[far] = _epi_fat_thickness(scene, far_phi, (far_pts[:, 2] + c) / c, far_pts[:, 2])
     fat[near] = _epi_fat_thickness(scene, phi, h, z)
     if not spec.epicardial_fat:
         fat[:] = 0.0
@@ -255,18 +265,25 @@ def _heart_fields(scene: Scene, local: FloatArray) -> dict[str, FloatArray]:
     return out
 
 
-def _nearest_where_needed(scene: Scene, pts: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _reach(scene: Scene, local: FloatArray) -> FloatArray:
+    """Distance from the endocardium beyond which no LV/RV/fat field is near 0."""
+    spec, lv = scene.spec, scene.lv
+    reach = float(lv.wall_mm.max()) + spec.epi_fat_max_mm + 12.0
+    phi_p = np.degrees(np.arctan2(local[..., 1], local[..., 0]))
+    rv = reach + spec.rv_depth_mm + spec.rv_wall_mm
+    return np.asarray(np.where(np.abs(phi_p) < 85.0, rv, reach))
+
+
+def _nearest_where_needed(
+    scene: Scene, pts: FloatArray, approx: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """Exact nearest endocardial point where it matters, a radial guess elsewhere.
 
-    Far outside (beyond wall + RV + fat, with a margin) and deep in the cavity the
-    approximate ellipsoid distance is enough: every field there is far from 0.
+    Deep in the cavity the approximate ellipsoid distance is enough: every
+    field there is far from 0.
     """
-    spec, lv = scene.spec, scene.lv
-    approx = ellipsoid_field(pts, lv.axes)
-    reach = float(lv.wall_mm.max()) + spec.epi_fat_max_mm + 12.0
-    phi_p = np.degrees(np.arctan2(pts[:, 1], pts[:, 0]))
-    margin = np.where(np.abs(phi_p) < 85.0, reach + spec.rv_depth_mm + spec.rv_wall_mm, reach)
-    exact = (approx > -12.0) & (approx < margin)
+    lv = scene.lv
+    exact = approx > -12.0
     k0 = np.sqrt(np.sum((pts / lv.axes) ** 2, axis=1))
     q = pts / np.maximum(k0, 1e-9)[:, np.newaxis]
     d = approx.copy()
