@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.realdata
-
 PER_FILE_SECONDS = 5.0
 PER_FILE_BYTES = 2**30
 WORKERS = 2
@@ -74,6 +72,7 @@ def _snapshot(root: Path) -> dict[str, tuple[int, float]]:
     return {str(p): (p.stat().st_size, p.stat().st_mtime) for p in root.rglob("*")}
 
 
+@pytest.mark.realdata
 def test_fuzz_corpus_loads_or_refuses(shared_data: Path, tmp_path: Path) -> None:
     files = _corpus(shared_data)
     assert len(files) > 500
