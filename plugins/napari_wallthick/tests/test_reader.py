@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ def dicom_series(tmp_path: Path) -> tuple[Path, ImageVolume]:
     return tmp_path / "series", image
 
 
-def _read(path: Path) -> list[tuple[object, dict, str]]:
+def _read(path: Path) -> list[tuple[Any, dict[str, Any], str]]:
     reader = napari_get_reader(str(path))
     assert reader is not None, f"the reader refused {path}"
     return reader(str(path))

@@ -136,6 +136,7 @@ def test_sample_run_edit_recompute_undo_save_reopen(
     np.testing.assert_allclose(seg.affine.affine_matrix, image_layer.affine.affine_matrix)
 
 
+@pytest.mark.realdata
 def test_real_ct_opens_with_its_geometry(make_napari_viewer: Any, real_ct: Path) -> None:
     from wallthick.io import load_image
 
