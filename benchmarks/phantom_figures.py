@@ -96,7 +96,7 @@ def short_axis_figure(case, out: Path) -> None:  # type: ignore[no-untyped-def]
     img = reformat(case.image, center, long_axis, septal, size_mm=140.0)
     axs[3].imshow(img, **WINDOW)
     contours(axs[3], reformat(case.labels, center, long_axis, septal, size_mm=140.0, order=0))
-    axs[3].set_title("long axis (apex left of base... base at right)")
+    axs[3].set_title("long axis: apex left, base right, septum and RV below")
     axs[3].set_axis_off()
     t = case.truth
     fig.suptitle(
