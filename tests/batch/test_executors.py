@@ -34,6 +34,8 @@ def test_a_dying_worker_fails_only_its_task() -> None:
 
 
 def test_an_exception_in_the_task_is_reported() -> None:
-    done = _collect(["1 / 0", "5"], workers=1)
+    panic = "exec('raise GeneratorExit(\\'like a decoder panic\\')')"  # a BaseException
+    done = _collect(["1 / 0", "5", panic], workers=1)
     assert done["5"] == (5, None)
     assert done["1 / 0"][0] is None and "ZeroDivisionError" in str(done["1 / 0"][1])
+    assert done[panic][0] is None and "GeneratorExit" in str(done[panic][1])

@@ -151,7 +151,9 @@ def _collect(
     except BrokenProcessPool:
         _requeue_or_fail(task, attempts, suspects, on_done)
         return True
-    except Exception as exc:  # e.g. the task could not be pickled
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # e.g. the task could not be pickled
         on_done(task, None, f"{type(exc).__name__}: {exc}")
         return False
     on_done(task, result, None)
@@ -195,7 +197,9 @@ def _run_dask(
                 on_done(task, None, WORKER_DIED)
             except FutureCancelledError as exc:
                 on_done(task, None, f"cancelled on the dask cluster: {exc}")
-            except Exception as exc:
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
                 on_done(task, None, f"{type(exc).__name__} on the dask cluster: {exc}")
             else:
                 on_done(task, result, None)

@@ -141,7 +141,9 @@ def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict
             log.line(f"source: {task.info.source_path} patient_id={task.info.patient_id}")
         try:
             record, folder = _measure_and_write(task, out, settings, log)
-        except Exception as exc:  # a data problem or a bug: never stops the batch
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # data problem, bug, decoder panic: never stops the batch
             folder = series_output_dir(out, task.folder_uids[0])
             record = _failed_record(task, exc, redact)
             log.line(f"FAILED: {type(exc).__name__}: {redact(str(exc))}")
