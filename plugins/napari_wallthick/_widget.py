@@ -21,6 +21,7 @@ from napari.utils.notifications import show_error, show_info
 from napari.utils.transforms import Affine
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -98,8 +99,6 @@ class WallThicknessWidget(QWidget):
 
     # -- view -----------------------------------------------------------
     def _build_ui(self) -> None:
-        from qtpy.QtWidgets import QComboBox
-
         self.image_combo = QComboBox()
         self.image_combo.currentTextChanged.connect(self._on_image_changed)
         self.analyst_edit = QLineEdit()

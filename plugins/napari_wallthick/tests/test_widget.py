@@ -199,7 +199,10 @@ def test_errors_are_notifications_not_crashes(
     monkeypatch.setattr(_widget, "show_error", errors.append)
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((4, 5, 6), np.float32), name="no geometry")
-    widget = WallThicknessWidget(viewer)
+    # the widget as napari's Plugins menu makes it (viewer injected from the manifest)
+    _, widget = viewer.window.add_plugin_dock_widget("wallthick", "Wall thickness")
+    assert isinstance(widget, WallThicknessWidget)
+    assert widget.image_combo.currentText() == "no geometry"
     widget.run_button.click()  # refused before any computation; must not raise
     widget.save_button.click()
     assert not widget.busy
