@@ -140,11 +140,22 @@ def _progress(rows: list[dict[str, Any]]) -> None:
 def summarise(rows: list[dict[str, Any]]) -> str:
     lines = []
     for mode in ("truth_labels", "pipeline"):
-        ok = [r for r in rows if r.get("mode") == mode and "error" not in r]
+        measured = [r for r in rows if r.get("mode") == mode and "error" not in r]
         failed = [r for r in rows if r.get("mode") == mode and "error" in r]
+        ok = [r for r in measured if not r["qc_flags"]]
+        flagged = [r for r in measured if r["qc_flags"]]
         if not ok:
             continue
-        lines.append(f"\n### {mode} (n = {len(ok)}, errors: {len(failed)})\n")
+        lines.append(
+            f"\n### {mode}: {len(ok)} cases passed QC, {len(flagged)} flagged by QC, "
+            f"{len(failed)} raised an error\n"
+        )
+        for r in flagged:
+            lines.append(
+                f"- flagged seed {r['seed']}: septal error {r['septal'] - r['septal_truth']:+.2f} mm, "
+                f"posterior {r['posterior'] - r['posterior_truth']:+.2f} mm, flags {r['qc_flags']}"
+            )
+        lines.append("\nOver the cases that passed QC:\n")
         lines.append(
             "| value | MAE (mm) | bias (mm) | max abs (mm) | frac abs err <= 1 u | <= 2 u |"
         )
@@ -163,6 +174,16 @@ def summarise(rows: list[dict[str, Any]]) -> str:
             rel = np.array([(r[vkey] - r[tkey]) / r[tkey] for r in ok])
             lines.append(f"| {key} ({unit}) | rel. MAE {np.mean(np.abs(rel)) * 100:.1f} % | "
                          f"{np.mean(rel) * 100:+.1f} % | | | |")  # fmt: skip
+        for name, sub in (
+            ("weak RV enhancement", [r for r in ok if r["weak_rv"]]),
+            ("0.9 x 0.9 x 1.5 mm voxels", [r for r in ok if r["spacing"][1] > 1.2]),
+        ):
+            if sub:
+                es = np.mean([abs(r["septal"] - r["septal_truth"]) for r in sub])
+                ep = np.mean([abs(r["posterior"] - r["posterior_truth"]) for r in sub])
+                lines.append(
+                    f"\n{name} (n = {len(sub)}): MAE septal {es:.3f}, posterior {ep:.3f} mm"
+                )
         lines.append("\nPer-segment error (mean over cases, mm): ")
         seg_err = []
         for s in range(1, 18):
@@ -177,13 +198,36 @@ def summarise(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _summarise_files(paths: list[str]) -> int:
+    rows: list[dict[str, Any]] = []
+    mp: list[dict[str, Any]] = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        rows += data["cohort"]
+        mp += data["multiphase"]
+    for r in rows:  # JSON keys are strings
+        for key in ("segments", "segments_truth"):
+            if key in r:
+                r[key] = {int(k): (math.nan if v is None else v) for k, v in r[key].items()}
+    print(summarise(rows))
+    if mp:
+        print(
+            f"\nMultiphase: ED picked right in {sum(r['ed_correct'] for r in mp)}/{len(mp)} studies"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="", help="e.g. 1000-1019")
     p.add_argument("--multiphase", default="", help="e.g. 3000-3002")
     p.add_argument("--out", default="", help="JSON file for the per-case rows")
+    p.add_argument("--summarise", nargs="*", default=[], help="summarise saved JSON files instead")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.summarise:
+        return _summarise_files(args.summarise)
     rows: list[dict[str, Any]] = run_cohort(_seeds(args.seeds)) if args.seeds else []
     mp = run_multiphase(_seeds(args.multiphase)) if args.multiphase else []
     if args.out:
