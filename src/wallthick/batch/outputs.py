@@ -182,7 +182,8 @@ def sort_rows(rows: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
     return sorted((dict(r) for r in rows), key=_sort_key)
 
 
-_SORT_KEYS = (
+#: Columns that identify a series; also the sort order of measurements.csv.
+SERIES_COLUMNS = (
     "patient_id",
     "study_date",
     "study_time",
@@ -193,7 +194,7 @@ _SORT_KEYS = (
 
 
 def _sort_key(row: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(str(row.get(k, "")) for k in _SORT_KEYS)
+    return tuple(str(row.get(k, "")) for k in SERIES_COLUMNS)
 
 
 def write_csv(

@@ -34,6 +34,7 @@ from wallthick.batch.outputs import (
     RECORD_NAME,
     SEGMENTATION_NIFTI,
     SEGMENTATION_SEG,
+    SERIES_COLUMNS,
     atomic_write,
     atomic_write_json,
     atomic_write_text,
@@ -52,15 +53,6 @@ from wallthick.volume import LabelVolume
 __all__ = ["SeriesTask", "TaskSettings", "process_task", "software_versions"]
 
 logger = logging.getLogger(__name__)
-
-_SERIES_KEYS = (
-    "patient_id",
-    "study_date",
-    "study_time",
-    "study_instance_uid",
-    "series_instance_uid",
-    "source_path",
-)
 
 
 @dataclass(frozen=True)
@@ -157,7 +149,11 @@ def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict
     log.line(f"status: {record['status']} in {record['elapsed_s']:.1f} s")
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / LOG_NAME, log.text())
-    atomic_write_json(folder / RECORD_NAME, record)  # last: marks the series complete
+    try:
+        atomic_write_json(folder / RECORD_NAME, record)  # last: marks the series complete
+    except (TypeError, ValueError) as exc:  # a value JSON cannot hold: keep the failure
+        record = {**_failed_record(task, exc, redact), **{"warnings": record["warnings"]}}
+        atomic_write_json(folder / RECORD_NAME, record)
     return record
 
 
@@ -328,7 +324,7 @@ def _source_files(member: Any) -> list[Path]:
 # -- records ---------------------------------------------------------------
 def _row(task: SeriesTask, result: MeasurementResult) -> dict[str, str]:
     row = result.measurement.to_row()
-    for key in _SERIES_KEYS:
+    for key in SERIES_COLUMNS:
         if not row.get(key):
             row[key] = str(getattr(task.info, key))
     if task.kind == "phases":
@@ -346,7 +342,7 @@ def _ok_record(
     files: dict[str, str | None],
 ) -> dict[str, Any]:
     m = result.measurement
-    info = replace(m.series, **{k: row[k] for k in _SERIES_KEYS if not getattr(m.series, k)})
+    info = replace(m.series, **{k: row[k] for k in SERIES_COLUMNS if not getattr(m.series, k)})
     m = replace(m, series=info)
     return {
         **_base_record(task, settings),
