@@ -11,7 +11,12 @@ import numpy as np
 
 from wallthick.errors import SegmentationError
 from wallthick.labels import Label
-from wallthick.segment.classical._common import ClassicalOptions, FloatArray, TissueLevels
+from wallthick.segment.classical._common import (
+    ClassicalOptions,
+    FloatArray,
+    TissueLevels,
+    fibonacci_directions,
+)
 from wallthick.segment.classical._localise import Candidate, find_left_ventricle
 from wallthick.segment.classical._raster import model_box, rasterize_lv
 from wallthick.segment.classical._rv import (
@@ -20,7 +25,12 @@ from wallthick.segment.classical._rv import (
     rasterize_rv,
     rv_blood_level,
 )
-from wallthick.segment.classical._shortaxis import LVModel, make_frame, track_ventricle
+from wallthick.segment.classical._shortaxis import (
+    LVModel,
+    make_frame,
+    probe_axis,
+    track_ventricle,
+)
 from wallthick.volume import ImageVolume, LabelVolume
 
 __all__ = ["ClassicalSegmenter"]
@@ -28,6 +38,8 @@ __all__ = ["ClassicalSegmenter"]
 logger = logging.getLogger(__name__)
 
 _REFINE_PASSES = 2
+_AXIS_PROBES = 16
+_AXIS_PROBE_STEP_MM = 4.0
 
 
 class ClassicalSegmenter:
@@ -77,7 +89,7 @@ class ClassicalSegmenter:
         RV/septum edges."""
         opts, levels = self.options, best.levels
         t_detect = detection_level(levels)
-        frame = make_frame(best.center_mm, _initial_axis(best))
+        frame = make_frame(best.center_mm, _initial_axis(image, best, opts))
         model = track_ventricle(image, frame, levels, best.radius_mm, opts, t_detect)
         if model is None or model.n_cavity_levels < 10:
             raise SegmentationError("the LV cavity could not be tracked along its long axis.")
@@ -112,12 +124,24 @@ def _ray_smoothing(levels: TissueLevels, rv_hu: float | None) -> tuple[float, fl
     return 0.5, 2.0
 
 
-def _initial_axis(best: Candidate) -> FloatArray:
+def _initial_axis(image: ImageVolume, best: Candidate, opts: ClassicalOptions) -> FloatArray:
+    """The direction along which most short-axis sections through the candidate
+    are wrapped in myocardium all around (coarse probes of the principal axes of
+    the cavity's endocardial hits and of directions spread over a hemisphere),
+    pointing from the apex (where the cavity ends small) to the base."""
     pts = best.endo_points_mm
     _, vecs = np.linalg.eigh(np.cov((pts - pts.mean(axis=0)).T))
-    axis = vecs[:, -1]
-    if best.open_directions.size and best.open_directions.mean(axis=0) @ axis < 0:
-        axis = -axis
+    dirs = fibonacci_directions(2 * _AXIS_PROBES)
+    dirs = dirs[dirs[:, 2] > 0]
+    results = []
+    for k, d in enumerate([*vecs.T, *dirs]):
+        frame = make_frame(best.center_mm, d)
+        count, end_plus, end_minus = probe_axis(
+            image, frame, best.levels, best.radius_mm, opts, _AXIS_PROBE_STEP_MM
+        )
+        results.append((count, -k, d if end_plus >= end_minus else -d))
+    count, _, axis = max(results, key=lambda r: (r[0], r[1]))
+    logger.debug("long-axis probe: %s with %d wrapped levels", np.round(axis, 3).tolist(), count)
     return axis  # type: ignore[no-any-return]
 
 

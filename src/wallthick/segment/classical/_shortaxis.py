@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 _RAY_STEP_MM = 0.25
 _TRACK_DILATION_MM = 4.0
 _MAX_CAP_MM = 25.0
+_OPEN_RAY_MM = 2.0
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,7 @@ def _region(
 ) -> npt.NDArray[np.bool_]:
     """Blood of this level that belongs to the cavity being tracked.
 
-    Without a previous level: the blood component nearest the frame origin
-    within ``seed_radius``. Otherwise: blood inside the previous cavity grown
+    Without a previous level: the blood component at the frame origin. Otherwise: blood inside the previous cavity grown
     by a few mm (so the RV beyond the septum is never reached).
     """
     blood = s > t_b
@@ -156,7 +156,7 @@ def _region(
     vv = offset_uv[1] + pix * np.arange(s.shape[1])[None, :]
     if prev is None:
         rr = np.hypot(uu, vv)
-        lab, _ = ndimage.label(blood & (rr <= seed_radius))
+        lab, _ = ndimage.label(blood)
         near = lab[(rr <= 5.0) & (lab > 0)]
         if near.size == 0:
             return np.zeros_like(blood)
@@ -268,6 +268,10 @@ def _wall_rays(
     robust = np.where(to_lv_level > 0, to_lv_level, r.size)
     robust = np.minimum(robust, np.where(to_fat > 0, to_fat, r.size))
     robust_wall = np.where(robust < r.size, robust * _RAY_STEP_MM, np.nan)
+    # a ray that stays in blood beyond the cavity edge is not wrapped at all
+    open_ray = (inwall < 0) | (inwall * _RAY_STEP_MM > _OPEN_RAY_MM)
+    robust_wall[open_ray] = 0.0
+    r_epi[open_ray] = np.nan
     return r_epi, kind, robust_wall
 
 
@@ -284,7 +288,7 @@ def _process_level(
 ) -> _Level | None:
     pix = opts.sa_pixel_mm
     if prev is None:
-        center0, half = np.zeros(2), seed_radius + 4.0
+        center0, half = np.zeros(2), max(2.5 * seed_radius, 45.0)
     else:
         center0, half = prev.center, float(prev.r_endo.max()) + _TRACK_DILATION_MM + 2.0
     g = np.arange(-half, half + 0.5 * pix, pix)
@@ -400,6 +404,43 @@ def track_ventricle(
             break
         cap.append(lev)
     return _assemble(frame, [*reversed(cap), *cavity], len(cap), angles, opts)
+
+
+def probe_axis(
+    image: ImageVolume,
+    frame: SAFrame,
+    levels: TissueLevels,
+    seed_radius_mm: float,
+    opts: ClassicalOptions,
+    step_mm: float = 3.0,
+) -> tuple[int, float, float]:
+    """Coarse tracking both ways along ``frame.axis`` with the wrap rule on both
+    sides: (number of wrapped levels, end radius towards +axis, towards -axis).
+
+    Along the true long axis many consecutive short-axis sections are wrapped
+    in myocardium all around; the side where the cavity ends small is the apex.
+    """
+    angles = np.linspace(0.0, 2 * np.pi, max(16, opts.n_angles // 3), endpoint=False)
+    edge = WallEdge(levels.blood_myo_mid)
+    start = _process_level(image, frame, 0.0, None, seed_radius_mm, levels, edge, angles, opts)
+    if start is None:
+        return 0, 0.0, 0.0
+    count, ends = int(start.wrap >= opts.base_wrap_fraction), []
+    for sign in (1.0, -1.0):
+        prev, end = start, float(np.mean(start.r_endo))
+        for i in range(1, int(100 / step_mm)):
+            lev = _process_level(
+                image, frame, sign * i * step_mm, prev, seed_radius_mm, levels, edge, angles, opts
+            )
+            if lev is None:
+                end = 0.0
+                break
+            if lev.wrap < opts.base_wrap_fraction:
+                break
+            count += 1
+            prev, end = lev, float(np.mean(lev.r_endo))
+        ends.append(end)
+    return count, ends[0], ends[1]
 
 
 def _assemble(
