@@ -49,7 +49,7 @@ def render(
     n_slices, rows, cols = geometry.shape
     labels = np.zeros(geometry.shape, np.uint8)
     out = np.zeros(geometry.shape, np.float32) if image else None
-    step = max(1, _SLAB_VOXELS // (rows * cols))
+    step = max(6, _SLAB_VOXELS // (rows * cols))  # >= 6 slices: the 2 halo slices stay cheap
     for k0 in range(0, n_slices, step):
         k1 = min(k0 + step, n_slices)
         lo, hi = max(k0 - 1, 0), min(k1 + 1, n_slices)
