@@ -19,7 +19,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, time
 from statistics import NormalDist
 from typing import Any
@@ -143,6 +143,7 @@ def compare_measurements(
     baseline: str | None = None,
     floor_mm: float = DEFAULT_FLOOR_MM,
     confidence: float = DEFAULT_CONFIDENCE,
+    usable_baseline: bool = False,
 ) -> list[ComparisonRow]:
     """Pair each group's baseline with every later study and flag real changes.
 
@@ -162,6 +163,11 @@ def compare_measurements(
         Lower bound of the threshold, mm (>= 0).
     confidence : float
         Two-sided confidence of the minimal detectable change, in (0, 1).
+    usable_baseline : bool
+        Without an explicit ``baseline``: when the earliest study failed or is
+        QC-flagged, use the earliest *usable* study instead (its rows say so in
+        ``note``; the unusable earlier studies are reported ``not_compared``).
+        Off by default: the baseline is the earliest study, as documented.
 
     Returns
     -------
@@ -194,7 +200,7 @@ def compare_measurements(
                 for row in ctx.not_compared(r, None, f"empty {key}").both()
             ]
             continue
-        out += _compare_group(groups[group], baseline, ctx)
+        out += _compare_group(groups[group], baseline, ctx, usable_baseline)
     return out
 
 
@@ -259,13 +265,19 @@ def compare_sets(
 
 # -- grouping ---------------------------------------------------------------
 def _compare_group(
-    studies: list[dict[str, Any]], baseline: str | None, ctx: _Context
+    studies: list[dict[str, Any]], baseline: str | None, ctx: _Context, usable_baseline: bool
 ) -> list[ComparisonRow]:
     undated = [r for r in studies if _when(r) is None]
     dated = sorted((r for r in studies if _when(r) is not None), key=_order)
     out: list[ComparisonRow] = []
+    before_base = "study precedes the chosen baseline"
     if baseline is None:
         base = dated[0] if dated else None
+        usable = [r for r in dated if not _unusable(r, "study")]
+        if usable_baseline and base is not None and usable and usable[0] is not base:
+            base = usable[0]
+            before_base = "study before the earliest usable baseline"
+            ctx = replace(ctx, base_note="baseline is the earliest usable study")
     else:
         base = _find_baseline(studies, baseline)
         if base is None:
@@ -283,7 +295,8 @@ def _compare_group(
     followups = [r for r in dated if r is not base and _order(r) > _order(base)]
     earlier = [r for r in dated if r is not base and _order(r) <= _order(base)]
     for r in earlier:
-        out += ctx.not_compared(r, base, "study precedes the chosen baseline").both()
+        why = _unusable(r, "study")
+        out += ctx.not_compared(r, base, f"{before_base}" + (f"; {why}" if why else "")).both()
     if not followups and not out:
         out += ctx.not_compared(None, base, "no follow-up study").both()
     for f in followups:
@@ -309,6 +322,7 @@ class _Context:
     group: str
     floor_mm: float
     confidence: float
+    base_note: str = ""
 
     def pair(self, base: Mapping[str, Any], follow: Mapping[str, Any]) -> list[ComparisonRow]:
         problem = _unusable(base, "baseline") or _unusable(follow, "follow-up")
@@ -394,7 +408,9 @@ class _Context:
             interval_days=interval,
             baseline_study_uid=str(base.get("study_instance_uid", "") or ""),
             followup_study_uid=str(follow.get("study_instance_uid", "") or ""),
-            note=_note(base, follow) if base and follow else "",
+            note="; ".join(
+                n for n in (self.base_note, _note(base, follow) if base and follow else "") if n
+            ),
         )
 
 

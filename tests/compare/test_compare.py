@@ -253,3 +253,27 @@ def test_note_on_provenance_differences() -> None:
     )
     same = compare_pair(row("A", "20240101", segmenter="x"), row("A", "20240601", segmenter="x"))
     assert same[0].note == ""
+
+
+def test_usable_baseline_option() -> None:
+    rows = [
+        row("A", "20240101", 3.0, qc="wall_thickness_range"),
+        row("A", "20240201", 10.0),
+        row("A", "20240601", 12.0),
+    ]
+    strict = compare_measurements(rows)
+    assert {r.flag for r in strict} == {"not_compared"}
+    out = compare_measurements(rows, usable_baseline=True)
+    sept = by(out, "septal")
+    assert [(r.followup_date, r.flag) for r in sept] == [
+        ("20240101", "not_compared"),
+        ("20240601", "thickened"),
+    ]
+    assert sept[0].reason.startswith(
+        "study before the earliest usable baseline; study measurement QC-flagged"
+    )
+    assert sept[1].baseline_date == "20240201"
+    assert sept[1].note == "baseline is the earliest usable study"
+    # nothing changes when the earliest study is usable
+    good = [row("A", "20240101"), row("A", "20240601")]
+    assert compare_measurements(good, usable_baseline=True) == compare_measurements(good)

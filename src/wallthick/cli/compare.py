@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from wallthick.report.tables import read_measurements, write_comparison_csv
 __all__ = ["add_parser", "run"]
 
 logger = logging.getLogger(__name__)
+
+_SERIES_REF = re.compile(r" \(series [^)]*\)")
 
 
 def _non_negative_mm(text: str) -> float:
@@ -88,6 +91,12 @@ def add_parser(subparsers: Any) -> None:
         default=DEFAULT_CONFIDENCE,
         help=f"two-sided confidence of the minimal detectable change (default {DEFAULT_CONFIDENCE})",
     )
+    p.add_argument(
+        "--usable-baseline",
+        action="store_true",
+        help="when a subject's earliest study failed or is QC-flagged, use its earliest "
+        "usable study as baseline (said in the 'note' column)",
+    )
     p.set_defaults(func=run)
 
 
@@ -96,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
     if len(inputs) > 2:
         print("wallthick compare: give one table, or two files (baseline, follow-up).")
         return 2
-    if len(inputs) == 2 and args.baseline is not None:
+    if len(inputs) == 2 and (args.baseline is not None or args.usable_baseline):
         print(
-            "wallthick compare: --baseline applies to one table only (with two files, "
+            "wallthick compare: --baseline/--usable-baseline apply to one table only (with two files, "
             "the first is the baseline)."
         )
         return 2
@@ -111,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 baseline=args.baseline,
                 floor_mm=args.floor_mm,
                 confidence=args.confidence,
+                usable_baseline=args.usable_baseline,
             )
         else:
             rows = compare_sets(
@@ -136,6 +146,6 @@ def _summary(rows: list[ComparisonRow], out: Path) -> str:
         f"{pairs} pair(s), {len(rows)} wall comparison(s): {parts or 'none'}",
         f"written to {out}",
     ]
-    reasons = Counter(r.reason.split(":")[0] for r in rows if not r.compared)
+    reasons = Counter(_SERIES_REF.sub("", r.reason.split(":")[0]) for r in rows if not r.compared)
     lines += [f"  not compared ({n}): {reason}" for reason, n in reasons.most_common()]
     return "\n".join(lines)

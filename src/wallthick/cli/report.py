@@ -37,6 +37,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--baseline", default=None, metavar="SERIES_UID_OR_DATE", help="see compare")
     p.add_argument("--floor-mm", type=_non_negative_mm, default=DEFAULT_FLOOR_MM)
     p.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE)
+    p.add_argument("--usable-baseline", action="store_true", help="see compare")
     p.add_argument("--no-pdf", action="store_true", help="do not write the PDF")
     p.set_defaults(func=run)
 
@@ -53,8 +54,12 @@ def run(args: argparse.Namespace) -> int:
                 baseline=args.baseline,
                 floor_mm=args.floor_mm,
                 confidence=args.confidence,
+                usable_baseline=args.usable_baseline,
             )
-            options = {"baseline": args.baseline or "earliest study"}
+            options = {
+                "baseline": args.baseline
+                or ("earliest usable study" if args.usable_baseline else "earliest study")
+            }
         files = write_report(
             args.results_dir, args.out, comparison, pdf=not args.no_pdf, options=options
         )

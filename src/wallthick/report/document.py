@@ -504,7 +504,7 @@ def _num_text(value: object, digits: int, signed: bool = False) -> str:
 
 
 def _short_uid(uid: str) -> str:
-    return uid if len(uid) <= 20 else f"…{uid[-18:]}"
+    return uid if len(uid) <= 14 else f"…{uid[-12:]}"
 
 
 def _now() -> str:
@@ -522,6 +522,8 @@ _HTML_TEMPLATE = """<!DOCTYPE html>
 body {{ font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1250px; color: #222; }}
 table {{ border-collapse: collapse; font-size: 12px; margin: 0.5em 0 1.5em; }}
 th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left; }}
+td {{ white-space: nowrap; }}
+td:last-child {{ white-space: normal; }}
 th {{ background: #f0f0f0; position: sticky; top: 0; }}
 tr.failed td {{ background: #fde0dc; }}
 tr.qc td {{ background: #fff3cd; }}

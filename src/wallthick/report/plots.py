@@ -81,6 +81,8 @@ def bullseye_figure(
     dmax = max([2.0, *(abs(v) for d in deltas for v in d.values() if math.isfinite(v))])
     for i, (scan, vals, delta) in enumerate(zip(scans, values, deltas, strict=True)):
         label = _scan_label(scan) + (" (baseline)" if scan is base else "")
+        if scan.get("qc_flags"):
+            label += "\nQC-flagged: not compared"
         draw_bullseye(axes[0, i], vals, vmin=0.0, vmax=vmax, cmap="viridis", title=label)
         if scan is base:
             axes[1, i].axis("off")
