@@ -175,8 +175,8 @@ def _walls(
 
 def find_left_ventricle(
     image: ImageVolume, opts: ClassicalOptions
-) -> tuple[Candidate, list[Candidate]]:
-    """The best LV candidate and all scored candidates.
+) -> tuple[list[Candidate], list[Candidate]]:
+    """The acceptable LV candidates (best wrapped first) and all scored candidates.
 
     Raises
     ------
@@ -212,4 +212,5 @@ def find_left_ventricle(
             f"{opts.min_wrap_fraction}). Is the heart in the field of view and is this a "
             "contrast-enhanced CT?"
         )
-    return max(good, key=lambda c: c.score), scored
+    good.sort(key=lambda c: -c.score)
+    return good, scored

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 _REFINE_PASSES = 2
 _AXIS_PROBES = 16
+_MAX_PROBED_CANDIDATES = 3
 _AXIS_PROBE_STEP_MM = 4.0
 
 
@@ -73,8 +74,9 @@ class ClassicalSegmenter:
         t0 = time.perf_counter()
         where = str(image.metadata.get("source_path", "the image"))
         try:
-            best, scored = find_left_ventricle(image, self.options)
-            model = self._fit(image, best)
+            good, scored = find_left_ventricle(image, self.options)
+            best, axis = _choose_candidate(image, good, self.options)
+            model = self._fit(image, best, axis)
         except SegmentationError as exc:
             raise SegmentationError(f"{where}: {exc}") from exc
         out = np.zeros(image.shape, np.uint8)
@@ -84,12 +86,12 @@ class ClassicalSegmenter:
         meta = _metadata(image, best, scored, model, rv, out, time.perf_counter() - t0)
         return LabelVolume.from_geometry(out, image.geometry, meta)
 
-    def _fit(self, image: ImageVolume, best: Candidate) -> LVModel:
+    def _fit(self, image: ImageVolume, best: Candidate, axis: FloatArray) -> LVModel:
         """Track the LV; refit the axis; find the RV HU; final pass with half-way
         RV/septum edges."""
         opts, levels = self.options, best.levels
         t_detect = detection_level(levels)
-        frame = make_frame(best.center_mm, _initial_axis(image, best, opts))
+        frame = make_frame(best.center_mm, axis)
         model = track_ventricle(image, frame, levels, best.radius_mm, opts, t_detect)
         if model is None or model.n_cavity_levels < 10:
             raise SegmentationError("the LV cavity could not be tracked along its long axis.")
@@ -124,7 +126,9 @@ def _ray_smoothing(levels: TissueLevels, rv_hu: float | None) -> tuple[float, fl
     return 0.5, 2.0
 
 
-def _initial_axis(image: ImageVolume, best: Candidate, opts: ClassicalOptions) -> FloatArray:
+def _initial_axis(
+    image: ImageVolume, best: Candidate, opts: ClassicalOptions
+) -> tuple[FloatArray, int]:
     """The direction along which most short-axis sections through the candidate
     are wrapped in myocardium all around (coarse probes of the principal axes of
     the cavity's endocardial hits and of directions spread over a hemisphere),
@@ -142,7 +146,21 @@ def _initial_axis(image: ImageVolume, best: Candidate, opts: ClassicalOptions) -
         results.append((count, -k, d if end_plus >= end_minus else -d))
     count, _, axis = max(results, key=lambda r: (r[0], r[1]))
     logger.debug("long-axis probe: %s with %d wrapped levels", np.round(axis, 3).tolist(), count)
-    return axis  # type: ignore[no-any-return]
+    return axis, count
+
+
+def _choose_candidate(
+    image: ImageVolume, good: list[Candidate], opts: ClassicalOptions
+) -> tuple[Candidate, FloatArray]:
+    """Among the best-wrapped candidates, the one with the most short-axis
+    sections wrapped all around along its best axis (the LV; a strongly
+    enhanced RV next to it can be as well wrapped in 3-D rays)."""
+    probed: list[tuple[int, int, Candidate, FloatArray]] = []
+    for c in good[:_MAX_PROBED_CANDIDATES]:
+        axis, count = _initial_axis(image, c, opts)
+        probed.append((count, -len(probed), c, axis))
+    count, _, best, axis = max(probed, key=lambda p: (p[0], p[1]))
+    return best, axis
 
 
 def _refit_axis(model: LVModel) -> tuple[FloatArray, FloatArray, float]:
