@@ -28,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
         "--workers",
         type=positive_int,
         default=None,
-        help="local worker processes (default: CPUs, at most 4)",
+        help="local worker processes (default: CPUs, at most 4; ignored with --scheduler)",
     )
     parser.add_argument(
         "--resume", action="store_true", help="keep series already completed in OUT_DIR"
