@@ -20,8 +20,13 @@ def case():
     return generate_phantom(spec)
 
 
-def test_truth_labels_match_truth(case):
-    res = measure_labels(case.labels, case.image)
+@pytest.fixture(scope="module")
+def result(case):
+    return measure_labels(case.labels, case.image)
+
+
+def test_truth_labels_match_truth(case, result):
+    res = result
     m, truth = res.measurement, case.truth
     assert m.septal_thickness_mm == pytest.approx(truth["septal_thickness_mm"], abs=TOL_MM)
     assert m.posterior_wall_thickness_mm == pytest.approx(
@@ -34,10 +39,10 @@ def test_truth_labels_match_truth(case):
         assert m.segment(seg["segment"]).mean_mm == pytest.approx(seg["mean_mm"], abs=0.6)
 
 
-def test_frame_matches_phantom_frame(case):
+def test_frame_matches_phantom_frame(case, result):
     import numpy as np
 
-    res = measure_labels(case.labels, case.image)
+    res = result
     frame = case.truth["lv_frame"]
     assert float(np.dot(res.frame.long_axis, frame["long_axis"])) > np.cos(np.radians(5))
     assert float(np.dot(res.frame.septal_direction, frame["septal_direction"])) > np.cos(
