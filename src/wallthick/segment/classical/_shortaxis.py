@@ -448,7 +448,8 @@ def _assemble(
 ) -> LVModel:
     r_endo = np.stack([x.r_endo for x in lv])
     r_epi = np.stack([x.r_epi for x in lv])
-    thick = _repair_thickness(r_epi - r_endo, opts)
+    kinds = np.stack([x.exit_kind for x in lv])
+    thick = _repair_thickness(r_epi - r_endo, opts, kinds)
     repaired = float(np.mean(np.abs(np.nan_to_num(r_epi - r_endo, nan=-1e3) - thick) > 1e-6))
     return LVModel(
         frame=frame,
@@ -464,13 +465,31 @@ def _assemble(
     )
 
 
-def _repair_thickness(thick: FloatArray, opts: ClassicalOptions) -> FloatArray:
+def _repair_thickness(
+    thick: FloatArray, opts: ClassicalOptions, kinds: npt.NDArray[np.int8] | None = None
+) -> FloatArray:
     """Replace missing and implausible wall thickness by a smooth prior from
     neighbouring angular sectors and levels (e.g. where the wall touches the
-    liver and no edge exists)."""
+    liver and no edge exists).
+
+    Walls that do not end in blood (kinds 0/1) and are far thicker than the
+    median of a +-45 deg sector are treated as missing first: tissue of
+    myocardial density beyond the wall (liver, diaphragm, a vessel wall)
+    with no fat between. Walls ending in RV blood are kept (septal
+    hypertrophy is real)."""
     t = thick.copy()
     t[(t < 0.5) | (t > opts.max_wall_mm)] = np.nan
     n_ang = t.shape[1]
+    if kinds is not None:
+        ww = max(3, n_ang // 4) | 1
+        pad = np.pad(
+            np.nan_to_num(t, nan=np.nanmedian(t) if np.isfinite(t).any() else 0.0),
+            ((0, 0), (ww, ww)),
+            mode="wrap",
+        )
+        wide = ndimage.median_filter(pad, size=(5, ww), mode="nearest")[:, ww:-ww]
+        thick_out = (t > 1.6 * wide) & (t > wide + 4.0) & (kinds != 2)
+        t[thick_out] = np.nan
     x = np.arange(n_ang)
     for row in t:
         ok = np.isfinite(row)
