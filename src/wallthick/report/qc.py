@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +94,11 @@ def qc_figure(result: MeasurementResult) -> Figure:
     _draw_thickness(fig, axes[2], result, planes["Short axis (mid-ventricle)"])
     _draw_orientation(axes[0], ("R", "L", "A", "P"))
     _draw_orientation(axes[1], ("septum", "lateral", "anterior", "inferior"))
-    fig.suptitle(_title(result), fontsize=11)
+    title = _title(result)
+    fig.suptitle(title, fontsize=11)
     fig.legend(handles=_legend_handles(), loc="lower center", ncol=5, fontsize=8, frameon=False)
-    fig.subplots_adjust(left=0.03, right=0.97, top=0.82, bottom=0.1, wspace=0.25)
+    top = 0.92 - 0.05 * (title.count("\n") + 1)
+    fig.subplots_adjust(left=0.03, right=0.97, top=top, bottom=0.1, wspace=0.25)
     return fig
 
 
@@ -224,11 +227,13 @@ def _title(result: MeasurementResult) -> str:
     if m.phase:
         line2.append(f"phase {m.phase}")
     line2.append(f"segmentation {m.segmentation_source}")
-    line2.append("QC: " + (", ".join(m.qc_flags) if m.qc_flags else "no flags"))
+    qc = "QC: " + (", ".join(m.qc_flags) if m.qc_flags else "no flags")
     return (
         f"Septal {_fmt_pm(m.septal_thickness_mm, m.septal_uncertainty_mm)}    "
         f"Posterior {_fmt_pm(m.posterior_wall_thickness_mm, m.posterior_uncertainty_mm)}\n"
         + "   ·   ".join(line2)
+        + "\n"
+        + textwrap.fill(qc, width=130)
     )
 
 
