@@ -185,3 +185,28 @@ def test_bad_arguments(lv):
         measure_wall_thickness(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="on_qc_failure"):
         MeasureOptions(on_qc_failure="ignore")  # type: ignore[arg-type]
+
+
+class _FailsOnSecond(_KnownLabels):
+    name = "fails-on-second"
+
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self._bad = id(pairs[1][0])
+
+    def segment(self, image: ImageVolume) -> LabelVolume:
+        if id(image) == self._bad:
+            raise SegmentationError("no left ventricle found")
+        return super().segment(image)
+
+
+def test_multiphase_skips_a_phase_that_cannot_be_segmented():
+    phases = []
+    for k, radius in enumerate((20.0, 17.0, 22.0)):
+        a = analytic_lv(**FAST, radius_mm=radius)
+        phases.append((a.image.with_array(a.image.array, phase=f"{20 * k}%"), a.labels))
+    res = measure_wall_thickness([p[0] for p in phases], segmenter=_FailsOnSecond(phases))
+    m = res.measurement
+    assert m.phase == "40%"
+    assert [p.chosen for p in m.phases] == [False, False, True]
+    assert math.isnan(m.phases[1].lv_cavity_volume_ml)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,20 +61,51 @@ def measure_wall_thickness(
         See :func:`measure_labels`.
     """
     volumes = _volumes(source)
-    segmented = [(vol, _segment(vol, segmenter)) for vol in volumes]
-    phases: tuple[PhaseInfo, ...] = ()
-    chosen = 0
-    if len(segmented) > 1:
-        chosen, phases = select_end_diastole([lab for _, lab in segmented], volumes)
-    image, labels = segmented[chosen]
+    if len(volumes) == 1:
+        image, labels = volumes[0], _segment(volumes[0], segmenter)
+        phases: tuple[PhaseInfo, ...] = ()
+    else:
+        image, labels, phases = _end_diastole(volumes, segmenter)
     result = measure_labels(labels, image, options, series=series_info(image.metadata))
+    chosen = [p.phase for p in phases if p.chosen]
     meas = dataclasses.replace(
         result.measurement,
         phases=phases,
-        phase=str(image.metadata.get("phase", "")) or (phases[chosen].phase if phases else ""),
+        phase=str(image.metadata.get("phase", "")) or (chosen[0] if chosen else ""),
         segmenter=str(labels.metadata.get("segmenter", getattr(segmenter, "name", segmenter))),
     )
     return dataclasses.replace(result, measurement=meas)
+
+
+def _end_diastole(
+    volumes: list[ImageVolume], segmenter: str | Segmenter
+) -> tuple[ImageVolume, LabelVolume, tuple[PhaseInfo, ...]]:
+    """Segment every phase; a phase the segmenter cannot handle (often a
+    systolic one) is reported with a NaN volume and skipped."""
+    done: list[tuple[int, LabelVolume]] = []
+    first_error: SegmentationError | None = None
+    for i, vol in enumerate(volumes):
+        try:
+            done.append((i, _segment(vol, segmenter)))
+        except SegmentationError as exc:
+            logger.warning("phase %d not segmented, skipped for end-diastole: %s", i, exc)
+            first_error = first_error or exc
+    if not done:
+        assert first_error is not None
+        raise first_error
+    best, infos = select_end_diastole([lab for _, lab in done], [volumes[i] for i, _ in done])
+    by_index = {i: info for (i, _), info in zip(done, infos, strict=True)}
+    phases = tuple(
+        by_index.get(i)
+        or PhaseInfo(
+            phase=str(v.metadata.get("phase", "")) or f"#{i}",
+            series_instance_uid=str(v.metadata.get("series_instance_uid", "")),
+            lv_cavity_volume_ml=math.nan,
+        )
+        for i, v in enumerate(volumes)
+    )
+    index, labels = done[best]
+    return volumes[index], labels, phases
 
 
 def select_end_diastole(
