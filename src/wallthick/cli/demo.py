@@ -72,6 +72,15 @@ def run(args: argparse.Namespace) -> int:
     _print_phases(results, manifest)
     _compare_and_report(rows, results, out, manifest)
     print(f"demo finished in {time.monotonic() - started:.0f} s; outputs in {out}")
+    # The demo is a showcase, not a batch: it succeeds when it ran end to end and
+    # measured scans. Scans that failed are listed above (with their reasons) and in
+    # results/measurements.csv; `wallthick batch` itself exits 1 in that case.
+    if summary.exit_code == 1 and any(r.get("status") == "ok" for r in rows):
+        print(
+            "note: some scans of the sample cohort failed (see the table above); "
+            "`wallthick batch` would exit 1 here."
+        )
+        return 0
     return summary.exit_code
 
 
