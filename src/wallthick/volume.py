@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -139,24 +139,9 @@ def _check_array(array: Any, name: str) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class ImageVolume:
-    """A 3-D image (e.g. CT in HU) with its patient geometry.
-
-    Parameters
-    ----------
-    array : numpy.ndarray
-        Voxel values, axes ``(slice, row, column)``.
-    spacing_mm, origin_mm, direction
-        See :class:`Geometry`.
-    metadata : mapping, optional
-        Free-form, JSON-serialisable description (series UIDs, phase, ...).
-
-    Examples
-    --------
-    >>> vol = ImageVolume(np.zeros((2, 3, 4)), (2.0, 0.5, 0.5), (0, 0, 0), np.eye(3))
-    >>> vol.affine[:3, :3].diagonal().tolist()
-    [2.0, 0.5, 0.5]
-    """
+class _GridVolume:
+    """Shared fields and geometry behaviour of :class:`ImageVolume` and
+    :class:`LabelVolume` (an array on a patient-space grid)."""
 
     array: np.ndarray
     spacing_mm: npt.NDArray[np.float64]
@@ -193,20 +178,20 @@ class ImageVolume:
     def world_to_index(self, point_mm: npt.ArrayLike) -> npt.NDArray[np.float64]:
         return self.geometry.world_to_index(point_mm)
 
-    def with_array(self, array: np.ndarray, **metadata: Any) -> ImageVolume:
-        """A new volume on the same grid holding ``array``."""
+    def with_array(self, array: np.ndarray, **metadata: Any) -> Self:
+        """A new volume of the same kind on the same grid holding ``array``."""
         if array.shape != self.array.shape:
             raise ValueError(
                 f"Argument 'array' must have shape {self.array.shape}, got {array.shape}."
             )
-        return ImageVolume(
+        return type(self)(
             array, self.spacing_mm, self.origin_mm, self.direction, {**self.metadata, **metadata}
         )
 
     @classmethod
     def from_geometry(
         cls, array: np.ndarray, geometry: Geometry, metadata: Mapping[str, Any] | None = None
-    ) -> ImageVolume:
+    ) -> Self:
         if tuple(array.shape) != geometry.shape:
             raise ValueError(
                 f"Argument 'array' must have shape {geometry.shape}, got {array.shape}."
@@ -215,7 +200,7 @@ class ImageVolume:
 
     # -- SimpleITK --------------------------------------------------------
     @classmethod
-    def from_sitk(cls, image: sitk.Image, metadata: Mapping[str, Any] | None = None) -> ImageVolume:
+    def from_sitk(cls, image: sitk.Image, metadata: Mapping[str, Any] | None = None) -> Self:
         """Build from a 3-D SimpleITK image (ITK uses LPS; axes are reversed)."""
         array, spacing, origin, direction = _from_sitk(image)
         return cls(array, spacing, origin, direction, metadata or {})
@@ -226,7 +211,28 @@ class ImageVolume:
 
 
 @dataclass(frozen=True, eq=False)
-class LabelVolume:
+class ImageVolume(_GridVolume):
+    """A 3-D image (e.g. CT in HU) with its patient geometry.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        Voxel values, axes ``(slice, row, column)``.
+    spacing_mm, origin_mm, direction
+        See :class:`Geometry`.
+    metadata : mapping, optional
+        Free-form, JSON-serialisable description (series UIDs, phase, ...).
+
+    Examples
+    --------
+    >>> vol = ImageVolume(np.zeros((2, 3, 4)), (2.0, 0.5, 0.5), (0, 0, 0), np.eye(3))
+    >>> vol.affine[:3, :3].diagonal().tolist()
+    [2.0, 0.5, 0.5]
+    """
+
+
+@dataclass(frozen=True, eq=False)
+class LabelVolume(_GridVolume):
     """Integer labels (values of :class:`wallthick.labels.Label`) on a grid.
 
     Examples
@@ -236,33 +242,11 @@ class LabelVolume:
     np.False_
     """
 
-    array: np.ndarray
-    spacing_mm: npt.NDArray[np.float64]
-    origin_mm: npt.NDArray[np.float64]
-    direction: npt.NDArray[np.float64]
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
     def __post_init__(self) -> None:
         arr = _check_array(self.array, "array")
         if not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"Argument 'array' must hold integers, got dtype {arr.dtype}.")
-        geom = Geometry(arr.shape, self.spacing_mm, self.origin_mm, self.direction)  # type: ignore[arg-type]
-        object.__setattr__(self, "spacing_mm", geom.spacing_mm)
-        object.__setattr__(self, "origin_mm", geom.origin_mm)
-        object.__setattr__(self, "direction", geom.direction)
-        object.__setattr__(self, "metadata", dict(self.metadata))
-
-    @property
-    def geometry(self) -> Geometry:
-        return Geometry(self.array.shape, self.spacing_mm, self.origin_mm, self.direction)  # type: ignore[arg-type]
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.array.shape)
-
-    @property
-    def affine(self) -> npt.NDArray[np.float64]:
-        return self.geometry.affine
+        super().__post_init__()
 
     def mask(self, label: Label) -> npt.NDArray[np.bool_]:
         """Boolean mask of one label."""
@@ -270,34 +254,8 @@ class LabelVolume:
 
     def volume_ml(self, label: Label) -> float:
         """Volume of one label in millilitres."""
-        return float(np.count_nonzero(self.array == int(label))) * self.geometry.voxel_volume_mm3 / 1000.0
-
-    def with_array(self, array: np.ndarray, **metadata: Any) -> LabelVolume:
-        if array.shape != self.array.shape:
-            raise ValueError(
-                f"Argument 'array' must have shape {self.array.shape}, got {array.shape}."
-            )
-        return LabelVolume(
-            array, self.spacing_mm, self.origin_mm, self.direction, {**self.metadata, **metadata}
-        )
-
-    @classmethod
-    def from_geometry(
-        cls, array: np.ndarray, geometry: Geometry, metadata: Mapping[str, Any] | None = None
-    ) -> LabelVolume:
-        if tuple(array.shape) != geometry.shape:
-            raise ValueError(
-                f"Argument 'array' must have shape {geometry.shape}, got {array.shape}."
-            )
-        return cls(array, geometry.spacing_mm, geometry.origin_mm, geometry.direction, metadata or {})
-
-    @classmethod
-    def from_sitk(cls, image: sitk.Image, metadata: Mapping[str, Any] | None = None) -> LabelVolume:
-        array, spacing, origin, direction = _from_sitk(image)
-        return cls(array, spacing, origin, direction, metadata or {})
-
-    def to_sitk(self) -> sitk.Image:
-        return _to_sitk(self.array, self.spacing_mm, self.origin_mm, self.direction)
+        voxels = float(np.count_nonzero(self.array == int(label)))
+        return voxels * self.geometry.voxel_volume_mm3 / 1000.0
 
 
 # -- the only place where numpy (slice,row,col) <-> ITK (x,y,z) is handled ---
