@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from wallthick.batch.executors import WORKER_DIED, run_tasks
+import pytest
+
+from wallthick.batch.executors import (
+    THREAD_LIMIT_VARIABLES,
+    WORKER_DIED,
+    run_tasks,
+    threads_per_worker,
+)
 
 KILL = "__import__('os')._exit(3)"
 
@@ -39,3 +47,20 @@ def test_an_exception_in_the_task_is_reported() -> None:
     assert done["5"] == (5, None)
     assert done["1 / 0"][0] is None and "ZeroDivisionError" in str(done["1 / 0"][1])
     assert done[panic][0] is None and "GeneratorExit" in str(done[panic][1])
+
+
+def test_each_worker_gets_its_share_of_the_cpus_as_thread_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in THREAD_LIMIT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # set by the user: kept
+    probe = (
+        "(__import__('os').environ.get('OPENBLAS_NUM_THREADS'),"
+        " __import__('os').environ.get('OMP_NUM_THREADS'),"
+        " __import__('SimpleITK').ProcessObject.GetGlobalDefaultNumberOfThreads())"
+    )
+    done = _collect([probe, "0"], workers=2)
+    share = threads_per_worker(2)
+    assert done[probe] == ((str(share), "3", share), None)
+    assert [name for name in THREAD_LIMIT_VARIABLES if name in os.environ] == ["OMP_NUM_THREADS"]

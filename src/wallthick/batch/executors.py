@@ -6,6 +6,12 @@ decoder) fails only the task it was running: locally the pool is rebuilt and
 the tasks that were in flight with it are run again one at a time, so the
 one that kills its worker is identified and recorded as failed; on dask the
 scheduler's ``KilledWorker`` marks that task failed.
+
+Local workers share the machine's cores: each is started with its share of
+them as the thread limit of the numerical libraries (OpenBLAS/OpenMP/MKL,
+numexpr, ITK/SimpleITK), so 2 workers on 2 cores run one thread each instead
+of four threads fighting over two cores. Limits the user has set in the
+environment are kept.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["run_tasks", "WORKER_DIED"]
+__all__ = ["run_tasks", "threads_per_worker", "WORKER_DIED"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +40,18 @@ WORKER_DIED = (
 
 
 OnDone = Callable[[Any, Any, str | None], None]
+
+#: Environment variables that set the thread count of the numerical libraries
+#: (read when the library loads, so they must be in the worker's environment
+#: from its start).
+THREAD_LIMIT_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS",
+)
 
 
 def run_tasks(
@@ -71,6 +91,48 @@ def run_tasks(
 
 
 # -- local processes -------------------------------------------------------------
+def threads_per_worker(workers: int, cpus: int | None = None) -> int:
+    """Threads each of ``workers`` local worker processes may use: its share of the CPUs.
+
+    >>> threads_per_worker(2, cpus=2), threads_per_worker(3, cpus=8), threads_per_worker(1, cpus=4)
+    (1, 2, 4)
+    """
+    n_cpus = cpus if cpus is not None else _usable_cpus()
+    return max(1, n_cpus // max(1, workers))
+
+
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+_ENV_LOCK = threading.Lock()
+
+
+@contextmanager
+def _child_environment(extra: Mapping[str, str]) -> Iterator[None]:
+    """``extra`` added to ``os.environ`` (unset names only) while worker processes start.
+
+    A spawned process inherits the environment at its start; libraries such as
+    OpenBLAS read their thread limit once, when they load. The parent's own
+    environment is restored as soon as the process is started.
+    """
+    with _ENV_LOCK:
+        added = {k: v for k, v in extra.items() if k not in os.environ}
+        os.environ.update(added)
+        try:
+            yield
+        finally:
+            for key in added:
+                os.environ.pop(key, None)
+
+
+def _thread_limits(workers: int) -> dict[str, str]:
+    threads = str(threads_per_worker(workers))
+    return dict.fromkeys(THREAD_LIMIT_VARIABLES, threads)
+
+
 def _worker_init() -> None:
     """Runs in each worker: die with the parent; let INFO records reach task logs."""
     logging.getLogger("wallthick").setLevel(logging.INFO)
@@ -116,6 +178,7 @@ def _run_pool(
     ctx = multiprocessing.get_context("spawn")
     n = min(workers, len(queue) + len(suspects))
     pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
+    limits = _thread_limits(n)
     running: dict[Future[Any], Any] = {}
     try:
         while queue or suspects or running:
@@ -124,7 +187,8 @@ def _run_pool(
                 if suspects and running:
                     break
                 task = suspects.popleft() if suspects else queue.popleft()
-                running[pool.submit(fn, task, *args)] = task
+                with _child_environment(limits):  # a submit may start a worker process
+                    running[pool.submit(fn, task, *args)] = task
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             broken = False
             for fut in finished:
