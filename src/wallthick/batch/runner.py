@@ -316,6 +316,7 @@ def run_tasks_into(
             progress(outcome)
 
     settings = opts.settings()
+    todo.sort(key=_work_estimate, reverse=True)  # largest first: no big series left for the end
     if in_process:
         for task in todo:
             done(task, process_task(task, str(out), settings), None)
@@ -333,6 +334,22 @@ def run_tasks_into(
 
 
 # -- helpers -----------------------------------------------------------------------
+def _work_estimate(task: SeriesTask) -> int:
+    """Voxels to load and segment (from the headers); orders tasks largest first.
+
+    With the largest series started first, the batch does not end with one
+    worker busy on a big series while the others are idle.
+    """
+    total = 0
+    for member in task.members:
+        rows = int(getattr(member, "rows", 0) or 0)
+        cols = int(getattr(member, "columns", 0) or 0)
+        planes = len(getattr(member, "planes", ()) or ()) or len(getattr(member, "files", ()) or ())
+        planes = max(planes, int(getattr(member, "slice_count", 0) or 0))
+        total += rows * cols * planes
+    return total
+
+
 def _check_paths(
     input_root: str | os.PathLike[str], out_dir: str | os.PathLike[str]
 ) -> tuple[Path, Path]:
