@@ -37,6 +37,7 @@ def _write_inputs(root: Path, n_series: int, variant: str, seed: int) -> None:
         print(f"reusing {n_series} {variant} series in {root}")
         return
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     t0 = time.perf_counter()
     case = generate_phantom(random_spec(seed, variant))
     print(f"generated one {variant} phantom {case.image.shape} in {time.perf_counter() - t0:.0f} s")
@@ -75,10 +76,19 @@ def _run(root: Path, out: Path, workers: int) -> tuple[float, list[dict[str, str
     summary = run_batch(root, out, BatchOptions(workers=workers))
     elapsed = time.perf_counter() - t0
     cpu = _cpu_seconds() - cpu0
+    busy = sum(o.elapsed_s for o in summary.outcomes)
     print(
         f"workers={workers}: {elapsed:7.1f} s wall, {cpu:7.1f} s CPU "
-        f"({cpu / elapsed:.2f} cores busy; load average before: {load:.1f}); "
-        f"{summary.n_ok} ok, {summary.n_failed} failed",
+        f"({cpu / elapsed:.2f} cores busy; load average before: {load:.2f}, "
+        f"after: {os.getloadavg()[0]:.2f}); {summary.n_ok} ok, {summary.n_failed} failed",
+        flush=True,
+    )
+    # where the wall time went: inside the series' tasks, or around them (start-up,
+    # discovery, tables, workers idle at the end)
+    print(
+        f"  series: {busy:7.1f} s in tasks ({busy / max(len(summary.outcomes), 1):.1f} s each, "
+        f"longest {max((o.elapsed_s for o in summary.outcomes), default=0):.1f} s); "
+        f"outside the tasks: {elapsed - busy / workers:.1f} s of the wall time",
         flush=True,
     )
     with open(out / "measurements.csv", newline="") as fh:
@@ -92,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=77)
     args = parser.parse_args(argv)
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
-    root = WORK / "input"
+    root = WORK / f"input-{args.variant}"
     _write_inputs(root, args.n_series, args.variant, args.seed)
     n_found = len(list(root.glob("patient_*/ct")))
     print(f"{n_found} series folders")
