@@ -33,6 +33,9 @@ class ClassicalOptions:
         In-plane pixel and level spacing of the short-axis reformat.
     n_angles : int
         Rays per short-axis level for the epicardial edge and thickness prior.
+    max_candidates, candidate_spacing_mm : int, float
+        At most this many candidate points, this far apart, spread through the
+        bright regions and scored by their myocardial shell.
     min_cavity_radius_mm : float
         Smallest inscribed radius of a candidate blood pool.
     min_wall_mm, max_wall_mm : float
@@ -48,7 +51,8 @@ class ClassicalOptions:
     sa_pixel_mm: float = 0.5
     sa_level_mm: float = 1.0
     n_angles: int = 120
-    max_candidates: int = 8
+    max_candidates: int = 64
+    candidate_spacing_mm: float = 15.0
     min_cavity_radius_mm: float = 7.0
     min_wall_mm: float = 4.0
     max_wall_mm: float = 25.0

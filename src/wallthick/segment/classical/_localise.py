@@ -93,23 +93,46 @@ def _mode(values: npt.NDArray[np.float32], lo: float, hi: float) -> float:
 
 def _candidates(
     coarse: npt.NDArray[np.float32], geom: Geometry, t_blood: float, opts: ClassicalOptions
-) -> list[tuple[FloatArray, float]]:
+) -> tuple[list[tuple[FloatArray, float]], npt.NDArray[np.bool_]]:
+    """Points spread through every bright region deep enough to be a cavity.
+
+    Not only the maxima of the distance map: where the LV cavity is joined to
+    the atrium or the aortic root through the valves, its distance map can
+    rise all the way into the larger pool and have no maximum of its own. So
+    the candidates are the voxels at least ``min_cavity_radius_mm`` from the
+    pool's edge, taken deepest first and kept when they are at least
+    ``candidate_spacing_mm`` from every point kept before (the deepest point of
+    every pool comes first; each is scored by its shell afterwards).
+    """
     blood = ndimage.binary_opening(coarse > t_blood)
     dist = ndimage.distance_transform_edt(blood, sampling=geom.spacing_mm)
-    size = np.maximum(3, np.round(30.0 / geom.spacing_mm).astype(int) | 1)
-    peaks = (dist == ndimage.maximum_filter(dist, size=tuple(size))) & (
-        dist >= opts.min_cavity_radius_mm
-    )
-    idx = np.argwhere(peaks)
-    order = np.argsort(-dist[tuple(idx.T)])
-    out: list[tuple[FloatArray, float]] = []
-    for i in idx[order]:
-        center = geom.index_to_world(i)
-        if all(np.linalg.norm(center - c) > 20.0 for c, _ in out):
-            out.append((center, float(dist[tuple(i)])))
-        if len(out) >= opts.max_candidates:
+    idx = np.argwhere(dist >= opts.min_cavity_radius_mm)
+    if idx.size == 0:
+        return [], blood
+    depth = dist[tuple(idx.T)]
+    order = np.argsort(-depth, kind="stable")
+    points = geom.index_to_world(idx[order])
+    depth = depth[order]
+    kept: list[int] = []
+    min_d2 = opts.candidate_spacing_mm**2
+    for i in range(points.shape[0]):
+        if kept and np.min(np.sum((points[kept] - points[i]) ** 2, axis=1)) < min_d2:
+            continue
+        kept.append(i)
+        if len(kept) >= opts.max_candidates:
             break
-    return out
+    return [(points[i], float(depth[i])) for i in kept], blood
+
+
+def _same_pool(a: FloatArray, b: FloatArray, blood: npt.NDArray[np.bool_], geom: Geometry) -> bool:
+    """True when the straight segment from ``a`` to ``b`` stays in the blood
+    mask: two points of one cavity (the wall, septum or papillary muscles
+    between two chambers interrupt it)."""
+    n = max(2, int(np.linalg.norm(b - a) / (0.5 * float(np.min(geom.spacing_mm)))) + 1)
+    pts = a + np.linspace(0.0, 1.0, n)[:, None] * (b - a)
+    idx = np.round(geom.world_to_index(pts)).astype(int)
+    inside = np.all((idx >= 0) & (idx < np.asarray(blood.shape)), axis=1)
+    return bool(np.all(inside) and np.all(blood[tuple(idx.T)]))
 
 
 def _score(
@@ -176,7 +199,8 @@ def _walls(
 def find_left_ventricle(
     image: ImageVolume, opts: ClassicalOptions
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """The acceptable LV candidates (best wrapped first) and all scored candidates.
+    """The acceptable LV candidates (best wrapped first, one per cavity) and all
+    scored candidates.
 
     Raises
     ------
@@ -185,7 +209,7 @@ def find_left_ventricle(
     """
     coarse, geom = coarse_grid(image, opts.coarse_spacing_mm)
     t_blood, soft, fat = _global_levels(coarse)
-    found = _candidates(coarse, geom, t_blood, opts)
+    found, blood = _candidates(coarse, geom, t_blood, opts)
     scored = [_score(image, c, rad, soft, fat, opts) for c, rad in found]
     for c in scored:
         logger.debug(
@@ -213,4 +237,8 @@ def find_left_ventricle(
             "contrast-enhanced CT?"
         )
     good.sort(key=lambda c: -c.score)
-    return good, scored
+    distinct: list[Candidate] = []
+    for c in good:  # the best-wrapped point of each cavity
+        if not any(_same_pool(c.center_mm, d.center_mm, blood, geom) for d in distinct):
+            distinct.append(c)
+    return distinct, scored

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 _REFINE_PASSES = 2
 _AXIS_PROBES = 16
-_MAX_PROBED_CANDIDATES = 3
+_MAX_PROBED_CANDIDATES = 4
 _AXIS_PROBE_STEP_MM = 4.0
 
 
@@ -75,8 +75,7 @@ class ClassicalSegmenter:
         where = str(image.metadata.get("source_path", "the image"))
         try:
             good, scored = find_left_ventricle(image, self.options)
-            best, axis = _choose_candidate(image, good, self.options)
-            model = self._fit(image, best, axis)
+            best, model = self._fit_first(image, _choose_candidates(image, good, self.options))
         except SegmentationError as exc:
             raise SegmentationError(f"{where}: {exc}") from exc
         out = np.zeros(image.shape, np.uint8)
@@ -85,6 +84,19 @@ class ClassicalSegmenter:
         rasterize_lv(model, image.geometry, out)
         meta = _metadata(image, best, scored, model, rv, out, time.perf_counter() - t0)
         return LabelVolume.from_geometry(out, image.geometry, meta)
+
+    def _fit_first(
+        self, image: ImageVolume, choices: list[tuple[Candidate, FloatArray]]
+    ) -> tuple[Candidate, LVModel]:
+        """The model of the first candidate (in probe order) that can be tracked."""
+        errors: list[str] = []
+        for cand, axis in choices:
+            try:
+                return cand, self._fit(image, cand, axis)
+            except SegmentationError as exc:
+                logger.debug("candidate at %s rejected: %s", np.round(cand.center_mm, 1), exc)
+                errors.append(str(exc))
+        raise SegmentationError(errors[0] if errors else "no LV candidate to track.")
 
     def _fit(self, image: ImageVolume, best: Candidate, axis: FloatArray) -> LVModel:
         """Track the LV; refit the axis; find the RV HU; final pass with half-way
@@ -149,18 +161,20 @@ def _initial_axis(
     return axis, count
 
 
-def _choose_candidate(
+def _choose_candidates(
     image: ImageVolume, good: list[Candidate], opts: ClassicalOptions
-) -> tuple[Candidate, FloatArray]:
-    """Among the best-wrapped candidates, the one with the most short-axis
-    sections wrapped all around along its best axis (the LV; a strongly
-    enhanced RV next to it can be as well wrapped in 3-D rays)."""
+) -> list[tuple[Candidate, FloatArray]]:
+    """The best-wrapped distinct candidates, ordered by the number of short-axis
+    sections wrapped all around along their best axis (the LV first: a strongly
+    enhanced RV next to it can be as well wrapped in 3-D rays, but not section
+    after section along one axis). ``good`` holds one candidate per cavity.
+    """
     probed: list[tuple[int, int, Candidate, FloatArray]] = []
     for c in good[:_MAX_PROBED_CANDIDATES]:
         axis, count = _initial_axis(image, c, opts)
         probed.append((count, -len(probed), c, axis))
-    count, _, best, axis = max(probed, key=lambda p: (p[0], p[1]))
-    return best, axis
+    probed.sort(key=lambda p: (p[0], p[1]), reverse=True)
+    return [(c, axis) for _, _, c, axis in probed]
 
 
 def _refit_axis(model: LVModel) -> tuple[FloatArray, FloatArray, float]:
