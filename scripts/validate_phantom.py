@@ -9,6 +9,7 @@ Usage::
 
     .venv/bin/python scripts/validate_phantom.py --seeds 1000-1019 --out /tmp/val.json
     .venv/bin/python scripts/validate_phantom.py --multiphase 3000-3002
+    .venv/bin/python scripts/validate_phantom.py --cycle 3100-3105
 
 Development used seeds 0-9 only.
 """
@@ -28,6 +29,7 @@ import numpy as np
 from wallthick.errors import WallthickError
 from wallthick.measure import measure_labels, measure_wall_thickness
 from wallthick.phantom import generate_phantom, random_spec
+from wallthick.phantom.series import phase_specs
 from wallthick.segment import segment_heart
 
 
@@ -98,29 +100,47 @@ def run_cohort(seeds: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
-def run_multiphase(seeds: list[int]) -> list[dict[str, Any]]:
-    """Three phases per study (end-diastole in the middle); was ED picked?"""
+#: Cardiac-cycle phases of the "cycle" studies (like a retrospectively gated
+#: scan reconstructed at a few phases); end-diastole at 0 % or 90 %, so the
+#: phase next to it differs by a few percent of cavity volume only.
+CYCLE_PHASES = (0.0, 40.0, 70.0, 90.0)
+
+
+def _phase_images(seed: int, cycle: bool) -> tuple[list[Any], list[bool]]:
+    base = _spec(seed)
+    if cycle:
+        ed = 0.0 if seed % 2 == 0 else 90.0
+        specs = phase_specs(base, CYCLE_PHASES, ed)
+    else:  # three phases, end-diastole in the middle
+        specs = [
+            base.replace(systolic_fraction=frac, phase_percent=float(10 * (2 * k + 3)))
+            for k, frac in enumerate((0.7, 0.0, 0.35))
+        ]
+    images = []
+    for spec in specs:
+        img = generate_phantom(spec).image
+        images.append(img.with_array(img.array, phase=f"{spec.phase_percent:g}%"))
+    return images, [spec.systolic_fraction == 0.0 for spec in specs]
+
+
+def run_multiphase(seeds: list[int], cycle: bool = False) -> list[dict[str, Any]]:
+    """Several phases per study; was end-diastole (largest cavity) picked?"""
     rows = []
-    fractions = (0.7, 0.0, 0.35)
     for seed in seeds:
-        base = _spec(seed)
-        phases = []
-        for k, frac in enumerate(fractions):
-            spec = base.replace(systolic_fraction=frac, phase_percent=float(10 * (2 * k + 3)))
-            img = generate_phantom(spec).image
-            phases.append(img.with_array(img.array, phase=f"{10 * (2 * k + 3)}%"))
+        phases, truth = _phase_images(seed, cycle)
         try:
             res = measure_wall_thickness(phases)
         except WallthickError as exc:
-            rows.append({"seed": seed, "ed_correct": False, "error": str(exc)})
+            rows.append({"seed": seed, "cycle": cycle, "ed_correct": False, "error": str(exc)})
             print(rows[-1], file=sys.stderr, flush=True)
             continue
         chosen = [p.chosen for p in res.measurement.phases]
         rows.append(
             {
                 "seed": seed,
+                "cycle": cycle,
                 "phase": res.measurement.phase,
-                "ed_correct": chosen == [False, True, False],
+                "ed_correct": chosen == truth,
                 "cavity_ml": [p.lv_cavity_volume_ml for p in res.measurement.phases],
             }
         )
@@ -229,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="", help="e.g. 1000-1019")
     p.add_argument("--multiphase", default="", help="e.g. 3000-3002")
+    p.add_argument(
+        "--cycle",
+        default="",
+        help="multiphase studies at cardiac-cycle phases 0/40/70/90 %% (ED at 0 or 90 %%), e.g. 3100-3105",
+    )
     p.add_argument("--out", default="", help="JSON file for the per-case rows")
     p.add_argument("--summarise", nargs="*", default=[], help="summarise saved JSON files instead")
     args = p.parse_args(argv)
@@ -237,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         return _summarise_files(args.summarise)
     rows: list[dict[str, Any]] = run_cohort(_seeds(args.seeds)) if args.seeds else []
     mp = run_multiphase(_seeds(args.multiphase)) if args.multiphase else []
+    mp += run_multiphase(_seeds(args.cycle), cycle=True) if args.cycle else []
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             json.dump({"cohort": rows, "multiphase": mp}, fh, indent=1, default=str)
