@@ -116,6 +116,38 @@ def test_fov_clipping_refused(lv):
     assert "fov_clipping" in info.value.criteria
     flagged = measure_labels(cut).measurement
     assert "fov_clipping" in flagged.qc_flags
+    assert flagged.details["border_contact_mm2"] > 1000.0
+
+
+def test_tangential_border_touch_is_not_clipping(lv):
+    """A few LV voxels on the image border (the wall grazing the edge of the
+    field of view) do not change the measurement and are not flagged; the
+    contact area is reported."""
+    arr = lv.labels.array
+    myo = arr == Label.LV_MYOCARDIUM
+    # the array axis along which the LV's outermost slice holds the fewest voxels
+    touch: list[tuple[int, int, int]] = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        first = int(np.flatnonzero(np.any(myo, axis=other))[0])
+        touch.append((int(np.count_nonzero(np.take(myo, first, axis=axis))), axis, first))
+    _, axis, first = min(touch)
+    sl = tuple(slice(first, None) if a == axis else slice(None) for a in range(3))
+    origin = lv.labels.geometry.index_to_world([first if a == axis else 0 for a in range(3)])
+    cut = np.ascontiguousarray(arr[sl])
+    border = np.moveaxis(cut, axis, 0)[0]  # a view: the slice on the image border
+    pts = np.argwhere(border == Label.LV_MYOCARDIUM)
+    far = np.argsort(np.linalg.norm(pts - pts.mean(axis=0), axis=1))[10:]
+    border[tuple(pts[far].T)] = 0  # keep a small patch of ten voxels on the border
+    touching = 10
+    grazed = LabelVolume(cut, lv.labels.spacing_mm, origin, lv.labels.direction)
+    face = float(np.prod(np.delete(lv.labels.spacing_mm, axis)))
+    assert 0 < touching * face <= MeasureOptions().max_border_contact_mm2
+    result = measure_labels(grazed).measurement
+    assert "fov_clipping" not in result.qc_flags
+    assert result.details["border_contact_mm2"] == pytest.approx(touching * face, abs=0.1)
+    strict = measure_labels(grazed, options=MeasureOptions(max_border_contact_mm2=0.0))
+    assert "fov_clipping" in strict.measurement.qc_flags
 
 
 def test_implausible_wall_refused():

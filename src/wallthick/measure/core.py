@@ -19,7 +19,7 @@ from wallthick.measure.frame import FrameGeometry, compute_frame
 from wallthick.measure.grid import LVCrop, crop_lv
 from wallthick.measure.laplace import midwall_points, solve_laplace, wall_distances
 from wallthick.measure.options import MeasureOptions
-from wallthick.measure.qc import SEVERE, quality_flags
+from wallthick.measure.qc import SEVERE, border_contact_mm2, quality_flags
 from wallthick.measure.result import (
     AHA_SEGMENTS,
     POSTERIOR_SEGMENTS,
@@ -124,6 +124,7 @@ def measure_labels(
         options=opts,
     )
     details.update(_details(crop, prof, refs, frame))
+    details["border_contact_mm2"] = round(border_contact_mm2(crop, labels.shape), 1)
     severe = [f for f in flags if f in SEVERE]
     if severe and opts.on_qc_failure == "raise":
         raise QualityControlError(

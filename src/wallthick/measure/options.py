@@ -32,6 +32,11 @@ class MeasureOptions:
         point belongs to the apical cap, segment 17.
     wall_range_mm, cavity_volume_range_ml : (float, float)
         Plausibility ranges checked by QC.
+    max_border_contact_mm2 : float
+        The LV (cavity or myocardium) may touch the image border over at most
+        this area before QC flags ``fov_clipping`` (a tangential touch of a
+        few voxels does not change the measurement; a heart cut by the field
+        of view does). Default 25 mm², a 5 × 5 mm patch.
     min_segment_points : int
         Fewer mid-wall sample points in an AHA segment 1-16 fails coverage.
     on_qc_failure : {"flag", "raise"}
@@ -56,6 +61,7 @@ class MeasureOptions:
     apical_cap_fraction: float = 0.1
     wall_range_mm: tuple[float, float] = (3.0, 30.0)
     cavity_volume_range_ml: tuple[float, float] = (30.0, 400.0)
+    max_border_contact_mm2: float = 25.0
     min_segment_points: int = 10
     on_qc_failure: Literal["flag", "raise"] = "flag"
     myocardial_density_g_per_ml: float = 1.05
@@ -81,6 +87,10 @@ class MeasureOptions:
             lo, hi = getattr(self, name)
             if not 0 <= lo < hi:
                 raise ValueError(f"Argument '{name}' must be (low, high) with 0 <= low < high.")
+        if not self.max_border_contact_mm2 >= 0:
+            raise ValueError(
+                f"Argument 'max_border_contact_mm2' must be >= 0, got {self.max_border_contact_mm2}."
+            )
         if self.uncertainty_scale <= 0 or self.myocardial_density_g_per_ml <= 0:
             raise ValueError(
                 "Arguments 'uncertainty_scale' and 'myocardial_density_g_per_ml' must be > 0."

@@ -13,7 +13,8 @@ Each failed criterion is a short machine-readable name:
     an AHA segment 1-16 has too few wall points (or the septal/posterior
     value could not be formed).
 ``fov_clipping``
-    the LV touches the border of the image (heart cut by the field of view).
+    the LV touches the border of the image over more than
+    ``options.max_border_contact_mm2`` (heart cut by the field of view).
 ``long_axis``
     apex-to-base length implausible (< 30 mm or > 150 mm).
 ``rv_insertion_not_found``
@@ -34,7 +35,7 @@ from wallthick.measure.frame import FrameGeometry
 from wallthick.measure.grid import LVCrop
 from wallthick.measure.options import MeasureOptions
 
-__all__ = ["quality_flags"]
+__all__ = ["border_contact_mm2", "quality_flags"]
 
 #: criteria that make the septal/posterior values untrustworthy
 SEVERE = (
@@ -73,7 +74,7 @@ def quality_flags(
     low = [s for s in range(1, 17) if segment_counts.get(s, 0) < options.min_segment_points]
     if low or not all(math.isfinite(v) for v in named):
         flags.append("segment_coverage")
-    if _touches_border(crop, full_shape):
+    if border_contact_mm2(crop, full_shape) > options.max_border_contact_mm2:
         flags.append("fov_clipping")
     length = float(np.linalg.norm(frame.base_center - frame.apex))
     if not 30.0 <= length <= 150.0:
@@ -98,12 +99,16 @@ def _ring_closed(crop: LVCrop, frame: FrameGeometry) -> bool:
     return bool(np.all(hist[:36] > 0))
 
 
-def _touches_border(crop: LVCrop, full_shape: Sequence[int]) -> bool:
+def border_contact_mm2(crop: LVCrop, full_shape: Sequence[int]) -> float:
+    """Area (mm²) of the LV's voxel faces lying on the border of the image."""
     lv = (crop.labels == Label.LV_MYOCARDIUM) | (crop.labels == Label.LV_BLOOD_POOL)
+    spacing = np.asarray(crop.spacing, dtype=np.float64)
+    area = 0.0
     for axis in range(3):
         n = crop.labels.shape[axis]
-        if crop.start[axis] == 0 and np.take(lv, 0, axis=axis).any():
-            return True
-        if crop.start[axis] + n == full_shape[axis] and np.take(lv, n - 1, axis=axis).any():
-            return True
-    return False
+        face = float(np.prod(np.delete(spacing, axis)))
+        if crop.start[axis] == 0:
+            area += face * int(np.count_nonzero(np.take(lv, 0, axis=axis)))
+        if crop.start[axis] + n == full_shape[axis]:
+            area += face * int(np.count_nonzero(np.take(lv, n - 1, axis=axis)))
+    return area
