@@ -64,6 +64,17 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _machine_busy_seconds() -> float | None:
+    """CPU seconds all processes of the machine have used since boot (Linux /proc/stat)."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _run(root: Path, out: Path, workers: int) -> tuple[float, list[dict[str, str]]]:
     import csv
 
@@ -71,11 +82,13 @@ def _run(root: Path, out: Path, workers: int) -> tuple[float, list[dict[str, str
 
     shutil.rmtree(out, ignore_errors=True)
     load = os.getloadavg()[0]
-    cpu0 = _cpu_seconds()
+    cpu0, machine0 = _cpu_seconds(), _machine_busy_seconds()
     t0 = time.perf_counter()
     summary = run_batch(root, out, BatchOptions(workers=workers))
     elapsed = time.perf_counter() - t0
     cpu = _cpu_seconds() - cpu0
+    machine1 = _machine_busy_seconds()
+    others = "?" if machine0 is None or machine1 is None else f"{machine1 - machine0 - cpu:.0f}"
     busy = sum(o.elapsed_s for o in summary.outcomes)
     print(
         f"workers={workers}: {elapsed:7.1f} s wall, {cpu:7.1f} s CPU "
@@ -83,6 +96,9 @@ def _run(root: Path, out: Path, workers: int) -> tuple[float, list[dict[str, str
         f"after: {os.getloadavg()[0]:.2f}); {summary.n_ok} ok, {summary.n_failed} failed",
         flush=True,
     )
+    # other people's processes in the same time: on a shared machine the kernel
+    # shares the cores between sessions, so 2 workers get 2 cores only if this is ~0
+    print(f"  other processes used {others} CPU seconds during this run", flush=True)
     # where the wall time went: inside the series' tasks, or around them (start-up,
     # discovery, tables, workers idle at the end)
     print(
