@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from wallthick.errors import SegmentationError
 from wallthick.labels import Label
 from wallthick.phantom import PhantomCase, generate_phantom, random_spec, sample_case
 from wallthick.segment import segment_heart
@@ -78,3 +79,21 @@ def test_diagnostics(segmented: tuple[PhantomCase, LabelVolume]) -> None:
     assert meta["rv_contrast_hu"] == pytest.approx(contrast, abs=35)
     weak = any("weak RV enhancement" in w for w in meta["warnings"])
     assert weak == (contrast < 150)
+
+
+def test_lv_seed_point_gives_the_same_segmentation(
+    segmented: tuple[PhantomCase, LabelVolume],
+) -> None:
+    """Started from a point inside the LV (as an analyst would click), the
+    segmenter skips its search and finds the same LV; a point in the lung is
+    refused with a message naming it."""
+    case, auto = segmented
+    truth = case.labels.array == Label.LV_BLOOD_POOL
+    inside = case.image.index_to_world(np.argwhere(truth).mean(axis=0))
+    seeded = segment_heart(case.image, lv_seed_mm=tuple(inside))
+    assert seeded.metadata["lv_seed_mm"] == pytest.approx(list(inside))
+    lv = seeded.array == Label.LV_BLOOD_POOL
+    assert _dice(lv, auto.array == Label.LV_BLOOD_POOL) > 0.97
+    corner = case.image.index_to_world(np.zeros(3))
+    with pytest.raises(SegmentationError, match="seed point"):
+        segment_heart(case.image, lv_seed_mm=tuple(corner))

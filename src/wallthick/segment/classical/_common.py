@@ -45,6 +45,11 @@ class ClassicalOptions:
     base_wrap_fraction : float
         A short-axis level belongs to the ventricle (below the mitral plane)
         while at least this fraction of its rays is wrapped in myocardium.
+    lv_seed_mm : (float, float, float), optional
+        A point inside the LV cavity (LPS mm, e.g. clicked by an analyst):
+        the search for the LV is skipped and tracking starts there. It must
+        still be a bright pool wrapped in myocardium, or the segmentation is
+        refused.
     """
 
     coarse_spacing_mm: float = 3.0
@@ -60,6 +65,7 @@ class ClassicalOptions:
     base_wrap_fraction: float = 0.95
     min_cavity_ml: float = 15.0
     max_cavity_ml: float = 600.0
+    lv_seed_mm: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         for name in ("coarse_spacing_mm", "sa_pixel_mm", "sa_level_mm", "min_wall_mm"):
@@ -67,6 +73,13 @@ class ClassicalOptions:
                 raise ValueError(f"Option '{name}' must be > 0, got {getattr(self, name)!r}.")
         if not 0 < self.base_wrap_fraction <= 1 or not 0 < self.min_wrap_fraction <= 1:
             raise ValueError("Options 'base_wrap_fraction'/'min_wrap_fraction' must be in (0, 1].")
+        if self.lv_seed_mm is not None:
+            seed = tuple(float(v) for v in self.lv_seed_mm)
+            if len(seed) != 3 or not all(np.isfinite(seed)):
+                raise ValueError(
+                    f"Option 'lv_seed_mm' must be three finite numbers (LPS mm), got {self.lv_seed_mm!r}."
+                )
+            object.__setattr__(self, "lv_seed_mm", seed)
         if self.n_angles < 16:
             raise ValueError(f"Option 'n_angles' must be >= 16, got {self.n_angles}.")
 

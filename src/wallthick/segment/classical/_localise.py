@@ -30,7 +30,7 @@ from wallthick.segment.classical._common import (
 )
 from wallthick.volume import Geometry, ImageVolume
 
-__all__ = ["Candidate", "coarse_grid", "find_left_ventricle"]
+__all__ = ["Candidate", "coarse_grid", "find_left_ventricle", "candidate_at"]
 
 logger = logging.getLogger(__name__)
 
@@ -242,3 +242,30 @@ def find_left_ventricle(
         if not any(_same_pool(c.center_mm, d.center_mm, blood, geom) for d in distinct):
             distinct.append(c)
     return distinct, scored
+
+
+def candidate_at(image: ImageVolume, point_mm: npt.ArrayLike, opts: ClassicalOptions) -> Candidate:
+    """Score a given point inside the LV cavity (the user's seed) like a candidate.
+
+    Raises
+    ------
+    SegmentationError
+        The point is not inside a bright pool wrapped in myocardium.
+    """
+    center = np.asarray(point_mm, dtype=np.float64)
+    coarse, _ = coarse_grid(image, opts.coarse_spacing_mm)
+    _, soft, fat = _global_levels(coarse)
+    cand = _score(image, center, opts.min_cavity_radius_mm, soft, fat, opts)
+    if cand.endo_points_mm.shape[0] >= 10:  # rescore with the cavity's own radius
+        radius = 0.8 * float(np.median(np.linalg.norm(cand.endo_points_mm - center, axis=1)))
+        cand = _score(image, center, max(radius, opts.min_cavity_radius_mm), soft, fat, opts)
+    if not (
+        cand.wrap_fraction >= opts.min_wrap_fraction
+        and cand.levels.contrast_hu > max(4.0 * cand.levels.noise_hu, 60.0)
+    ):
+        raise SegmentationError(
+            f"the LV seed point {np.round(center, 1).tolist()} (LPS mm) is not inside a bright "
+            f"blood pool wrapped in myocardium (wrapped fraction {cand.wrap_fraction:.2f}, "
+            f"blood-myocardium contrast {cand.levels.contrast_hu:.0f} HU)."
+        )
+    return cand

@@ -17,7 +17,7 @@ from wallthick.segment.classical._common import (
     TissueLevels,
     fibonacci_directions,
 )
-from wallthick.segment.classical._localise import Candidate, find_left_ventricle
+from wallthick.segment.classical._localise import Candidate, candidate_at, find_left_ventricle
 from wallthick.segment.classical._raster import model_box, rasterize_lv
 from wallthick.segment.classical._rv import (
     detection_level,
@@ -74,7 +74,11 @@ class ClassicalSegmenter:
         t0 = time.perf_counter()
         where = str(image.metadata.get("source_path", "the image"))
         try:
-            good, scored = find_left_ventricle(image, self.options)
+            if self.options.lv_seed_mm is not None:
+                seeded = candidate_at(image, self.options.lv_seed_mm, self.options)
+                good, scored = [seeded], [seeded]
+            else:
+                good, scored = find_left_ventricle(image, self.options)
             best, model = self._fit_first(image, _choose_candidates(image, good, self.options))
         except SegmentationError as exc:
             raise SegmentationError(f"{where}: {exc}") from exc
@@ -83,6 +87,8 @@ class ClassicalSegmenter:
         rasterize_rv(rv, model, image.geometry, out)
         rasterize_lv(model, image.geometry, out)
         meta = _metadata(image, best, scored, model, rv, out, time.perf_counter() - t0)
+        if self.options.lv_seed_mm is not None:
+            meta["lv_seed_mm"] = list(self.options.lv_seed_mm)
         return LabelVolume.from_geometry(out, image.geometry, meta)
 
     def _fit_first(
