@@ -73,13 +73,20 @@ def table_rows(m: Measurement) -> list[TableRow]:
 
 
 # -- jobs (run in a worker thread) --------------------------------------------
-def run_job(image: ImageVolume) -> Generator[Progress, None, MeasurementResult]:
-    """Automatic segmentation, then measurement."""
+def run_job(
+    image: ImageVolume, lv_seed_mm: tuple[float, float, float] | None = None
+) -> Generator[Progress, None, MeasurementResult]:
+    """Automatic segmentation (started from ``lv_seed_mm``, a point inside the
+    LV cavity in LPS mm, when given), then measurement."""
     from wallthick.measure import measure_labels
     from wallthick.segment import segment_heart
 
-    yield 5, "Segmenting the heart…"
-    labels = segment_heart(image)
+    if lv_seed_mm is None:
+        yield 5, "Segmenting the heart…"
+        labels = segment_heart(image)
+    else:
+        yield 5, "Segmenting the heart from your LV seed point…"
+        labels = segment_heart(image, lv_seed_mm=lv_seed_mm)
     yield 55, "Measuring wall thickness…"
     result = measure_labels(labels, image, segmentation_source="auto")
     yield 100, "Measured."

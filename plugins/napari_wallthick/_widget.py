@@ -45,6 +45,7 @@ from napari_wallthick._convert import (
     thickness_colormap,
     thickness_layer_data,
     volume_from_layer,
+    world_to_lps,
 )
 from napari_wallthick._model import (
     Analysis,
@@ -62,6 +63,8 @@ __all__ = ["WallThicknessWidget"]
 logger = logging.getLogger(__name__)
 
 PROBE_COLORS = {"septal": "magenta", "posterior": "white"}
+#: Points layer whose last point, if any, starts the segmentation inside the LV.
+SEED_LAYER = "LV seed"
 EDIT_HINT = (
     "Correct: select the segmentation layer, then paint (2 = myocardium, 1 = LV cavity, "
     "3 = RV), erase, fill or polygon; Ctrl+Z undoes. Then Recompute."
@@ -124,11 +127,18 @@ class WallThicknessWidget(QWidget):
         self.save_button.setToolTip(
             "Write segmentation_corrected.nii.gz and correction_provenance.json"
         )
+        self.seed_button = QPushButton("LV seed")
+        self.seed_button.setToolTip(
+            "If Run misses the LV: click one point inside the LV cavity, then Run again "
+            f"(the last point of the '{SEED_LAYER}' layer is used; delete the layer to go back "
+            "to the automatic search)"
+        )
+        self.seed_button.clicked.connect(self._on_seed)
         self.run_button.clicked.connect(self._on_run)
         self.recompute_button.clicked.connect(self._on_recompute)
         self.save_button.clicked.connect(self._on_save)
         buttons = QHBoxLayout()
-        for b in (self.run_button, self.recompute_button, self.save_button):
+        for b in (self.seed_button, self.run_button, self.recompute_button, self.save_button):
             buttons.addWidget(b)
 
         self.progress = QProgressBar()
@@ -338,8 +348,33 @@ class WallThicknessWidget(QWidget):
         if folder:
             self.results_edit.setText(folder)
 
+    def _on_seed(self) -> None:
+        """Add (or select) the LV seed points layer, ready to click."""
+        if SEED_LAYER in self.viewer.layers:
+            layer = self.viewer.layers[SEED_LAYER]
+        else:
+            layer = self.viewer.add_points(
+                np.empty((0, 3)), name=SEED_LAYER, ndim=3, size=6, face_color="yellow"
+            )
+        self.viewer.layers.selection.active = layer
+        layer.mode = "add"
+        self.status.setText("Click a point inside the LV cavity, then Run.")
+
+    def lv_seed_mm(self) -> tuple[float, float, float] | None:
+        """LPS mm of the last point of the LV seed layer, or None."""
+        if SEED_LAYER not in self.viewer.layers:
+            return None
+        layer = self.viewer.layers[SEED_LAYER]
+        if not isinstance(layer, napari.layers.Points) or len(layer.data) == 0:
+            return None
+        world = np.asarray(layer.data_to_world(np.asarray(layer.data[-1], dtype=np.float64)))
+        lps = world_to_lps(world[-3:])
+        return float(lps[0]), float(lps[1]), float(lps[2])
+
     def _on_run(self) -> None:
-        self._guarded(lambda: self._start(run_job(self._image_volume()), self._on_run_done))
+        self._guarded(
+            lambda: self._start(run_job(self._image_volume(), self.lv_seed_mm()), self._on_run_done)
+        )
 
     def _on_recompute(self) -> None:
         def start() -> None:

@@ -219,3 +219,33 @@ def test_errors_are_notifications_not_crashes(
     assert len(errors) == 3 and errors[2].startswith("Wall thickness: ")
     assert widget.analysis.result is None
     assert widget.run_button.isEnabled()
+
+
+def test_lv_seed_point_starts_the_segmentation(make_napari_viewer: Any, qtbot: Any) -> None:
+    """The analyst clicks a point inside the LV: Run starts there (the point is
+    converted from napari world coordinates to LPS mm) and finds the same LV."""
+    from napari_wallthick._convert import lps_to_world
+    from wallthick.phantom import sample_case
+
+    case = sample_case(0)
+    lv = np.argwhere(case.labels.array == Label.LV_BLOOD_POOL)
+    centre = case.image.index_to_world(lv.mean(axis=0))
+    viewer = make_napari_viewer()
+    viewer.open_sample("wallthick", "phantom_baseline")
+    widget = WallThicknessWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Wall thickness")
+    assert widget.lv_seed_mm() is None
+    widget.seed_button.click()
+    seed_layer = viewer.layers[_widget.SEED_LAYER]
+    assert viewer.layers.selection.active is seed_layer and seed_layer.mode == "add"
+    seed_layer.add(lps_to_world(centre))
+    np.testing.assert_allclose(widget.lv_seed_mm(), centre, atol=1e-6)
+
+    widget.run_button.click()
+    _wait(qtbot, widget)
+    result = widget.analysis.result
+    assert result is not None, widget.status.text()
+    np.testing.assert_allclose(result.labels.metadata["lv_seed_mm"], centre, atol=1e-6)
+    found = result.labels.array == Label.LV_BLOOD_POOL
+    truth = case.labels.array == Label.LV_BLOOD_POOL
+    assert 2 * (found & truth).sum() / (found.sum() + truth.sum()) > 0.95
