@@ -10,6 +10,7 @@ Usage::
     .venv/bin/python scripts/validate_phantom.py --seeds 1000-1019 --out /tmp/val.json
     .venv/bin/python scripts/validate_phantom.py --multiphase 3000-3002
     .venv/bin/python scripts/validate_phantom.py --cycle 3100-3105
+    .venv/bin/python scripts/validate_phantom.py --hypertrophy 4000-4007
 
 Development used seeds 0-9 only.
 """
@@ -82,10 +83,16 @@ def _row(seed: int, mode: str, case: Any, result: Any, seconds: float) -> dict[s
     }
 
 
-def run_cohort(seeds: list[int]) -> list[dict[str, Any]]:
+def _hypertrophic_spec(seed: int) -> Any:
+    """A septum of 14-20 mm (septal hypertrophy, beyond random_spec's 8-13 mm)."""
+    rng = np.random.default_rng([seed, 17])
+    return _spec(seed).replace(septal_mm=round(float(rng.uniform(14.0, 20.0)), 2))
+
+
+def run_cohort(seeds: list[int], hypertrophy: bool = False) -> list[dict[str, Any]]:
     rows = []
     for seed in seeds:
-        case = generate_phantom(_spec(seed))
+        case = generate_phantom(_hypertrophic_spec(seed) if hypertrophy else _spec(seed))
         t0 = time.perf_counter()
         res = measure_labels(case.labels, case.image)
         rows.append(_row(seed, "truth_labels", case, res, time.perf_counter() - t0))
@@ -250,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="", help="e.g. 1000-1019")
     p.add_argument("--multiphase", default="", help="e.g. 3000-3002")
     p.add_argument(
+        "--hypertrophy",
+        default="",
+        help="cohort seeds with a 14-20 mm septum (septal hypertrophy), e.g. 4000-4007",
+    )
+    p.add_argument(
         "--cycle",
         default="",
         help="multiphase studies at cardiac-cycle phases 0/40/70/90 %% (ED at 0 or 90 %%), e.g. 3100-3105",
@@ -261,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.summarise:
         return _summarise_files(args.summarise)
     rows: list[dict[str, Any]] = run_cohort(_seeds(args.seeds)) if args.seeds else []
+    rows += run_cohort(_seeds(args.hypertrophy), hypertrophy=True) if args.hypertrophy else []
     mp = run_multiphase(_seeds(args.multiphase)) if args.multiphase else []
     mp += run_multiphase(_seeds(args.cycle), cycle=True) if args.cycle else []
     if args.out:

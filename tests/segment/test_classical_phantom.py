@@ -5,7 +5,9 @@ myocardium), liver of myocardial density under the inferior wall, papillary
 muscles and trabeculae. The second case is anisotropic (0.6 mm pixels, 2.5 mm
 slices). The third (the demo cohort's subject 3 near end-diastole) has an LV
 cavity whose distance map rises through the valve into the larger atrial and
-aortic pool without a maximum of its own: the LV must still be found.
+aortic pool without a maximum of its own: the LV must still be found. The
+fourth has a 17 mm septum: the RV lies further from the LV than a typical
+wall and must still be found (else the septum has no right edge).
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2 * (a & b).sum() / max(1, a.sum() + b.sum()))
 
 
-@pytest.fixture(scope="module", params=["weak-rv", "anisotropic", "lv-joined-to-atrium"])
+@pytest.fixture(
+    scope="module",
+    params=["weak-rv", "anisotropic", "lv-joined-to-atrium", "hypertrophied-septum"],
+)
 def segmented(request: pytest.FixtureRequest) -> tuple[PhantomCase, LabelVolume]:
     if request.param == "weak-rv":
         case = sample_case(0)
+    elif request.param == "hypertrophied-septum":
+        case = generate_phantom(random_spec(12, septal_mm=17.0))
     elif request.param == "lv-joined-to-atrium":
         case = generate_phantom(random_spec(2026002, systolic_fraction=0.05))
     else:

@@ -114,7 +114,9 @@ def rv_blood_level(image: ImageVolume, model: LVModel, levels: TissueLevels) -> 
     k = int(peaks[np.argmax(hist_s[peaks])])
     peak_hu = float(0.5 * (edges[k] + edges[k + 1]))
     cand = ~lv & (smooth > 0.5 * (levels.myocardium_hu + peak_hu)) & (smooth < hi + 200.0)
-    comp = _touching_component(cand, lv)
+    # touching the LV as tracked (its epicardium): a hypertrophied septum keeps
+    # the RV further from the LV than a typical wall would
+    comp = _touching_component(cand, lv, reach=_lv_outer(model, hs, g, 1.0))
     if comp is None or comp.sum() * _GRID_MM**3 < 5000.0:
         return None
     core = ndimage.binary_erosion(comp, iterations=2)
@@ -159,15 +161,19 @@ def estimate_rv(
 
 
 def _touching_component(
-    cand: npt.NDArray[np.bool_], lv: npt.NDArray[np.bool_]
+    cand: npt.NDArray[np.bool_],
+    lv: npt.NDArray[np.bool_],
+    reach: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.bool_] | None:
     """The component of ``cand`` touching ``lv`` the most in the middle 60 % of
     the LV's levels (axis 0), where only the RV lies next to the septum (the
-    atrium and aortic root touch the LV near the base)."""
+    atrium and aortic root touch the LV near the base). With ``reach`` (a
+    mask containing ``lv``), touching means lying within 3 mm of ``reach``
+    outside ``lv``."""
     lab, n = ndimage.label(cand)
     if n == 0:
         return None
-    shell = ndimage.binary_dilation(lv, iterations=3) & ~lv
+    shell = ndimage.binary_dilation(lv if reach is None else reach | lv, iterations=3) & ~lv
     levels = np.flatnonzero(lv.any(axis=(1, 2)))
     if levels.size >= 5:
         lo, hi = np.percentile(levels, [20, 80])
