@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from wallthick.measure import measure_labels
@@ -48,3 +49,23 @@ def test_frame_matches_phantom_frame(case, result):
     assert float(np.dot(res.frame.septal_direction, frame["septal_direction"])) > np.cos(
         np.radians(8)
     )
+
+
+def test_insertions_equally_anterior():
+    """A heart whose two RV insertion points are equally anterior (they differ
+    only along the patient's head-feet axis): the anterior one is still told
+    from the inferior one (anterior *and* superior), so the segments are not
+    mirrored about the septum and the posterior wall is AHA 5/11."""
+    spec = random_spec(
+        4007, septal_mm=14.86, pixel_spacing_mm=0.9, rows=160, slice_spacing_mm=1.5, slices=80
+    )
+    case = generate_phantom(spec)
+    ins = [np.asarray(p) for p in case.truth["lv_frame"]["rv_insertion_points_mm"]]
+    assert abs(ins[0][1] - ins[1][1]) < 1.0  # equally anterior (LPS y)
+    m = measure_labels(case.labels, case.image).measurement
+    truth = {d["segment"]: d["mean_mm"] for d in case.truth["segments"]}
+    assert m.posterior_wall_thickness_mm == pytest.approx(
+        case.truth["posterior_wall_thickness_mm"], abs=0.3
+    )
+    for seg in m.segments:
+        assert seg.mean_mm == pytest.approx(truth[seg.segment], abs=0.5), seg.segment

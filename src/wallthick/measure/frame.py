@@ -10,7 +10,9 @@
   myocardial surface in contact with the RV blood pool forms an arc; its
   anterior and inferior ends are the insertion points and its bisector the
   septal direction. "Anterior" is the end further towards the patient's
-  anterior (``-y`` in LPS).
+  anterior and superior (``(0, -1, +1)`` in LPS; the inferior wall rests on
+  the diaphragm). Anterior alone (``-y``) swapped the two ends on a heart
+  whose insertions were equally anterior, mirroring segments 1/4, 5/6, ...
 
 All positions here are in crop mm (see :mod:`wallthick.measure.grid`).
 """
@@ -157,7 +159,11 @@ def _septum(
     level_base: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray, float, tuple[str, ...]]:
     """Septal and anterior unit vectors, RV insertion points, anterior insertion angle."""
-    anterior_lps = crop.direction.T @ np.array([0.0, -1.0, 0.0])  # patient anterior in crop axes
+    # Patient anterior + superior (LPS (0, -1, +1)) in crop axes: the anterior RV
+    # insertion lies anterior and superior of the inferior one (the inferior wall
+    # rests on the diaphragm). Anterior alone is ambiguous when the septum faces
+    # the patient's right-anterior and both insertions are equally anterior.
+    anterior_lps = crop.direction.T @ (np.array([0.0, -1.0, 1.0]) / np.sqrt(2.0))
     e_ant = anterior_lps - (anterior_lps @ axis) * axis
     if np.linalg.norm(e_ant) < 0.2:  # long axis along y: fall back to patient right
         right = crop.direction.T @ np.array([-1.0, 0.0, 0.0])
@@ -187,7 +193,7 @@ def _septum(
         near = np.abs(((ang - a + 180.0) % 360.0) - 180.0) < 2 * _BIN_DEG
         ins.append(pts[near].mean(0))
     ins_arr = np.array(ins)
-    # anterior = the end further towards the patient's anterior
+    # anterior = the end further towards the patient's anterior-superior
     if (ins_arr[0] - base) @ e_ant < (ins_arr[1] - base) @ e_ant:
         ins_arr = ins_arr[::-1]
     anterior = np.cross(axis, septal)
