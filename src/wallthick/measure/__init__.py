@@ -10,6 +10,12 @@ or, from labels (e.g. after correcting them in napari)::
 
     result = measure_labels(labels, image, segmentation_source="corrected")
 
+or, in short-axis slices (an oblique grid of the LV frame)::
+
+    grid = short_axis_grid(result.frame, labels, slice_mm=1.5)
+    sax_labels, sax_image = reformat(labels, grid), reformat(image, grid)
+    measure_labels(sax_labels, image)        # the image stays on its own grid
+
 See ``docs/method.md`` for the method and ``docs/validation.md`` for its accuracy.
 """
 
@@ -31,6 +37,7 @@ from wallthick.measure.result import (
     SeriesInfo,
     failed_row,
 )
+from wallthick.measure.sax import long_axis_planes, reformat, short_axis_axes, short_axis_grid
 
 __all__ = [
     "AHA_SEGMENTS",
@@ -48,7 +55,11 @@ __all__ = [
     "SeriesInfo",
     "aha_segments",
     "failed_row",
+    "long_axis_planes",
     "measure_labels",
     "measure_wall_thickness",
+    "reformat",
     "select_end_diastole",
+    "short_axis_axes",
+    "short_axis_grid",
 ]

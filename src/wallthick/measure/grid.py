@@ -17,7 +17,8 @@ from scipy import ndimage
 
 from wallthick.errors import MeasurementError
 from wallthick.labels import Label
-from wallthick.volume import ImageVolume, LabelVolume
+from wallthick.measure.sax import index_map
+from wallthick.volume import Geometry, ImageVolume, LabelVolume
 
 __all__ = ["LVCrop", "crop_lv"]
 
@@ -117,17 +118,20 @@ def _image_on_crop(
     if image.geometry.same_grid(labels.geometry, atol=1e-3):
         sl = tuple(slice(a, a + n) for a, n in zip(start, shape, strict=True))
         return np.asarray(image.array[sl], dtype=np.float32)
-    # different grids: sample the image at the crop's voxel centres (trilinear)
-    grid = np.stack(
-        np.meshgrid(*[np.arange(n) + a for a, n in zip(start, shape, strict=True)], indexing="ij"),
-        -1,
+    # different grids (e.g. labels on a short-axis grid): sample the image at the
+    # crop's voxel centres (trilinear, edge values continued beyond the image)
+    crop = Geometry(
+        shape,  # type: ignore[arg-type]
+        labels.spacing_mm,
+        labels.geometry.index_to_world(np.asarray(start, dtype=np.float64)),
+        labels.direction,
     )
-    world = labels.geometry.index_to_world(grid.reshape(-1, 3))
-    ijk = image.geometry.world_to_index(world).T
-    vals = ndimage.map_coordinates(
-        np.asarray(image.array, dtype=np.float32), ijk, order=1, mode="nearest"
-    )
-    return np.asarray(vals.reshape(shape), dtype=np.float32)
+    matrix, offset = index_map(crop, image.geometry)
+    vals = ndimage.affine_transform(
+        np.asarray(image.array, dtype=np.float32), matrix, offset, output_shape=shape,
+        order=1, mode="nearest",
+    )  # fmt: skip
+    return np.asarray(vals, dtype=np.float32)
 
 
 def _name(labels: LabelVolume) -> str:
