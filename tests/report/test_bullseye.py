@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Wedge
 
-from wallthick.measure.result import POSTERIOR_SEGMENTS, SEPTAL_SEGMENTS
+from wallthick.measure.aha import POSTERIOR_SEGMENTS, SEPTAL_SEGMENTS
 from wallthick.report.bullseye import draw_bullseye, segment_geometry
 
 

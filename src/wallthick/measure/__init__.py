@@ -19,16 +19,19 @@ or, in short-axis slices (an oblique grid of the LV frame)::
 See ``docs/method.md`` for the method and ``docs/validation.md`` for its accuracy.
 """
 
-from wallthick.measure.aha import SEGMENT_NAMES, aha_segments
+from wallthick.measure.aha import (
+    AHA_SEGMENTS,
+    POSTERIOR_SEGMENTS,
+    SEGMENT_NAMES,
+    SEPTAL_SEGMENTS,
+    aha_segments,
+)
 from wallthick.measure.core import measure_labels
 from wallthick.measure.options import MeasureOptions
 from wallthick.measure.pipeline import measure_wall_thickness, select_end_diastole
 from wallthick.measure.result import (
-    AHA_SEGMENTS,
     CSV_COLUMNS,
-    POSTERIOR_SEGMENTS,
     SCHEMA_VERSION,
-    SEPTAL_SEGMENTS,
     LVFrame,
     Measurement,
     MeasurementResult,

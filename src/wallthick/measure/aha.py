@@ -19,7 +19,21 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["aha_segments", "SEGMENT_NAMES"]
+__all__ = [
+    "AHA_SEGMENTS",
+    "POSTERIOR_SEGMENTS",
+    "SEGMENT_NAMES",
+    "SEPTAL_SEGMENTS",
+    "aha_segments",
+]
+
+#: All 17 segments, in order.
+AHA_SEGMENTS: tuple[int, ...] = tuple(range(1, 18))
+#: AHA segments averaged for the septal thickness (basal + mid anteroseptal and
+#: inferoseptal; Cerqueira et al. 2002).
+SEPTAL_SEGMENTS: tuple[int, ...] = (2, 3, 8, 9)
+#: AHA segments averaged for the posterior (inferolateral) wall thickness.
+POSTERIOR_SEGMENTS: tuple[int, ...] = (5, 11)
 
 SEGMENT_NAMES: dict[int, str] = {
     1: "basal anterior",

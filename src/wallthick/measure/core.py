@@ -14,16 +14,18 @@ from scipy import ndimage
 
 from wallthick.errors import QualityControlError
 from wallthick.labels import Label
-from wallthick.measure.aha import aha_segments
+from wallthick.measure.aha import (
+    AHA_SEGMENTS,
+    POSTERIOR_SEGMENTS,
+    SEPTAL_SEGMENTS,
+    aha_segments,
+)
 from wallthick.measure.frame import FrameGeometry, compute_frame
 from wallthick.measure.grid import LVCrop, crop_lv
 from wallthick.measure.laplace import midwall_points, solve_laplace, wall_distances
 from wallthick.measure.options import MeasureOptions
-from wallthick.measure.qc import SEVERE, border_contact_mm2, quality_flags
+from wallthick.measure.qc import SEVERE, QCValues, border_contact_mm2, quality_flags
 from wallthick.measure.result import (
-    AHA_SEGMENTS,
-    POSTERIOR_SEGMENTS,
-    SEPTAL_SEGMENTS,
     LVFrame,
     Measurement,
     MeasurementResult,
@@ -83,61 +85,33 @@ def measure_labels(
     QualityControlError
         A severe QC criterion failed and ``options.on_qc_failure == "raise"``.
     """
-    if not isinstance(labels, LabelVolume):
-        raise TypeError(f"Argument 'labels' must be a LabelVolume, got {type(labels).__name__}.")
-    if image is not None and not isinstance(image, ImageVolume):
-        raise TypeError(
-            f"Argument 'image' must be an ImageVolume or None, got {type(image).__name__}."
-        )
-    if segmentation_source not in ("auto", "corrected"):
-        raise ValueError(
-            f"Argument 'segmentation_source' must be 'auto' or 'corrected', got {segmentation_source!r}."
-        )
+    _check_arguments(labels, image, segmentation_source)
     opts = options or MeasureOptions()
     series = series or _series_from(image, labels)
-    an = analyse(labels, image, opts)
-    crop, frame, refs, prof, seg, points = an.crop, an.frame, an.refs, an.prof, an.seg, an.points
-    noise = refs.noise_hu if refs is not None else 0.0
-    stats = tuple(_segment_stats(prof.thickness_mm, seg, s) for s in AHA_SEGMENTS)
-    named: dict[str, float] = {}
-    details: dict[str, Any] = {}
-    for key, segs in (("septal", SEPTAL_SEGMENTS), ("posterior", POSTERIOR_SEGMENTS)):
-        sel = np.isin(seg, segs)
-        named[key] = float(np.mean(prof.thickness_mm[sel])) if sel.any() else math.nan
-        unc, parts = region_uncertainty(
-            prof, sel, crop.step, float(crop.spacing.max()), noise, opts.uncertainty_scale
-        )
-        named[f"{key}_unc"] = unc
-        details[f"{key}_uncertainty_parts"] = parts
-        details[f"{key}_label_mm"] = (
-            float(np.mean(prof.label_thickness_mm[sel])) if sel.any() else math.nan
-        )
-    cavity_ml, myo_ml = _volumes(crop, prof, seg > 0)
-    named["cavity_ml"] = cavity_ml
+    an = analyse_wall(labels, image, opts)
+    stats = tuple(_segment_stats(an.prof.thickness_mm, an.seg, s) for s in AHA_SEGMENTS)
+    septal = _region_value(an, SEPTAL_SEGMENTS, opts)
+    posterior = _region_value(an, POSTERIOR_SEGMENTS, opts)
+    cavity_ml, myo_ml = _refined_volumes_ml(an.crop, an.prof, an.seg > 0)
     flags = quality_flags(
-        crop=crop,
+        crop=an.crop,
         full_shape=labels.shape,
-        frame=frame,
-        values=named,
-        segment_counts={s.segment: s.n_points for s in stats},
-        segment_means={s.segment: s.mean_mm for s in stats},
+        frame=an.frame,
+        values=QCValues(septal.thickness_mm, posterior.thickness_mm, cavity_ml, stats),
         options=opts,
     )
-    details.update(_details(crop, prof, refs, frame))
-    details["border_contact_mm2"] = round(border_contact_mm2(crop, labels.shape), 1)
-    severe = [f for f in flags if f in SEVERE]
-    if severe and opts.on_qc_failure == "raise":
-        raise QualityControlError(
-            f"{series.source_path or series.series_description or 'label map'}: "
-            f"measurement failed quality control ({', '.join(severe)}); "
-            "inspect the segmentation or measure with on_qc_failure='flag'.",
-            criteria=severe,
-        )
+    _raise_on_severe(flags, series, opts)
+    details: dict[str, Any] = {}
+    for key, region in (("septal", septal), ("posterior", posterior)):
+        details[f"{key}_uncertainty_parts"] = region.uncertainty_parts
+        details[f"{key}_label_mm"] = region.label_thickness_mm
+    details.update(_details(an.crop, an.prof, an.refs, an.frame))
+    details["border_contact_mm2"] = round(border_contact_mm2(an.crop, labels.shape), 1)
     measurement = Measurement(
-        septal_thickness_mm=named["septal"],
-        septal_uncertainty_mm=named["septal_unc"],
-        posterior_wall_thickness_mm=named["posterior"],
-        posterior_uncertainty_mm=named["posterior_unc"],
+        septal_thickness_mm=septal.thickness_mm,
+        septal_uncertainty_mm=septal.uncertainty_mm,
+        posterior_wall_thickness_mm=posterior.thickness_mm,
+        posterior_uncertainty_mm=posterior.uncertainty_mm,
         segments=stats,
         lv_cavity_volume_ml=cavity_ml,
         lv_mass_g=myo_ml * opts.myocardial_density_g_per_ml,
@@ -149,20 +123,26 @@ def measure_labels(
         options=opts.to_dict(),
         details=details,
     )
-    thick_map, seg_map = _maps(labels, crop, points, prof, seg)
-    return MeasurementResult(
-        measurement=measurement,
-        image=image,
-        labels=labels,
-        thickness_mm=thick_map,
-        aha_segments=seg_map,
-        frame=_lv_frame(crop, frame),
-        probes=_probes(crop, prof, seg),
-    )
+    return _result(measurement, an, labels, image)
+
+
+def _check_arguments(
+    labels: LabelVolume, image: ImageVolume | None, segmentation_source: str
+) -> None:
+    if not isinstance(labels, LabelVolume):
+        raise TypeError(f"Argument 'labels' must be a LabelVolume, got {type(labels).__name__}.")
+    if image is not None and not isinstance(image, ImageVolume):
+        raise TypeError(
+            f"Argument 'image' must be an ImageVolume or None, got {type(image).__name__}."
+        )
+    if segmentation_source not in ("auto", "corrected"):
+        raise ValueError(
+            f"Argument 'segmentation_source' must be 'auto' or 'corrected', got {segmentation_source!r}."
+        )
 
 
 @dataclass(frozen=True, eq=False)
-class Analysis:
+class WallAnalysis:
     """Intermediate state of one measurement (for validation and debugging)."""
 
     crop: LVCrop
@@ -173,7 +153,19 @@ class Analysis:
     points: FloatArray
 
 
-def analyse(labels: LabelVolume, image: ImageVolume | None, opts: MeasureOptions) -> Analysis:
+@dataclass(frozen=True)
+class RegionValue:
+    """Mean thickness of a group of AHA segments (septum or posterior wall)."""
+
+    thickness_mm: float
+    uncertainty_mm: float
+    uncertainty_parts: dict[str, float]
+    label_thickness_mm: float  # the same mean from the label edges alone
+
+
+def analyse_wall(
+    labels: LabelVolume, image: ImageVolume | None, opts: MeasureOptions
+) -> WallAnalysis:
     """Crop, frame, Laplace directions, wall lines and their AHA segments."""
     crop = crop_lv(labels, image, opts.grid_mm)
     d_cav, d_out = wall_distances(crop.myo, crop.cav, crop.step)
@@ -191,7 +183,50 @@ def analyse(labels: LabelVolume, image: ImageVolume | None, opts: MeasureOptions
         opts.apical_cap_fraction,
     )  # fmt: skip
     seg = np.where(prof.valid, seg, 0).astype(np.uint8)
-    return Analysis(crop, frame, refs, prof, seg, points)
+    return WallAnalysis(crop, frame, refs, prof, seg, points)
+
+
+def _region_value(an: WallAnalysis, segments: tuple[int, ...], opts: MeasureOptions) -> RegionValue:
+    """Mean thickness over ``segments``, its 1-sigma uncertainty and its label-only value."""
+    prof, crop = an.prof, an.crop
+    sel = np.isin(an.seg, segments)
+    noise = an.refs.noise_hu if an.refs is not None else 0.0
+    unc, parts = region_uncertainty(
+        prof, sel, crop.step, float(crop.spacing.max()), noise, opts.uncertainty_scale
+    )
+    if not sel.any():
+        return RegionValue(math.nan, unc, parts, math.nan)
+    return RegionValue(
+        float(np.mean(prof.thickness_mm[sel])), unc, parts,
+        float(np.mean(prof.label_thickness_mm[sel])),
+    )  # fmt: skip
+
+
+def _raise_on_severe(flags: tuple[str, ...], series: SeriesInfo, opts: MeasureOptions) -> None:
+    severe = [f for f in flags if f in SEVERE]
+    if severe and opts.on_qc_failure == "raise":
+        raise QualityControlError(
+            f"{series.source_path or series.series_description or 'label map'}: "
+            f"measurement failed quality control ({', '.join(severe)}); "
+            "inspect the segmentation or measure with on_qc_failure='flag'.",
+            criteria=severe,
+        )
+
+
+def _result(
+    measurement: Measurement, an: WallAnalysis, labels: LabelVolume, image: ImageVolume | None
+) -> MeasurementResult:
+    """The measurement with its thickness and segment maps, LV frame and probes."""
+    thick_map, seg_map = _maps(labels, an.crop, an.points, an.prof, an.seg)
+    return MeasurementResult(
+        measurement=measurement,
+        image=image,
+        labels=labels,
+        thickness_mm=thick_map,
+        aha_segments=seg_map,
+        frame=_lv_frame(an.crop, an.frame),
+        probes=_probes(an.crop, an.prof, an.seg),
+    )
 
 
 def _above_base(crop: LVCrop, frame: FrameGeometry) -> npt.NDArray[np.bool_]:
@@ -226,7 +261,9 @@ def _segment_stats(thick: FloatArray, seg: npt.NDArray[np.uint8], number: int) -
     )
 
 
-def _volumes(crop: LVCrop, prof: WallProfiles, used: npt.NDArray[np.bool_]) -> tuple[float, float]:
+def _refined_volumes_ml(
+    crop: LVCrop, prof: WallProfiles, used: npt.NDArray[np.bool_]
+) -> tuple[float, float]:
     """Cavity and myocardial volumes (ml) with the refined edges.
 
     Label volumes corrected by the edge moves times the area of each line's

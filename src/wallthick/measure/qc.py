@@ -25,7 +25,8 @@ Each failed criterion is a short machine-readable name:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -34,8 +35,9 @@ from wallthick.labels import Label
 from wallthick.measure.frame import FrameGeometry
 from wallthick.measure.grid import LVCrop
 from wallthick.measure.options import MeasureOptions
+from wallthick.measure.result import SegmentStats
 
-__all__ = ["border_contact_mm2", "quality_flags"]
+__all__ = ["SEVERE", "QCValues", "border_contact_mm2", "quality_flags"]
 
 #: criteria that make the septal/posterior values untrustworthy
 SEVERE = (
@@ -49,29 +51,38 @@ SEVERE = (
 )
 
 
+@dataclass(frozen=True)
+class QCValues:
+    """The measured values whose plausibility QC checks."""
+
+    septal_mm: float
+    posterior_mm: float
+    cavity_ml: float
+    segments: tuple[SegmentStats, ...]
+
+
 def quality_flags(
     *,
     crop: LVCrop,
     full_shape: Sequence[int],
     frame: FrameGeometry,
-    values: Mapping[str, float],
-    segment_counts: Mapping[int, int],
-    segment_means: Mapping[int, float],
+    values: QCValues,
     options: MeasureOptions,
 ) -> tuple[str, ...]:
     """Names of the failed criteria (empty when everything is plausible)."""
     flags: list[str] = []
     lo, hi = options.wall_range_mm
-    named = [values["septal"], values["posterior"]]
-    seg_vals = [v for v in segment_means.values() if math.isfinite(v)]
+    named = [values.septal_mm, values.posterior_mm]
+    seg_vals = [s.mean_mm for s in values.segments if math.isfinite(s.mean_mm)]
     if any(math.isfinite(v) and not lo <= v <= hi for v in named + seg_vals):
         flags.append("wall_thickness_range")
     vlo, vhi = options.cavity_volume_range_ml
-    if not vlo <= values["cavity_ml"] <= vhi:
+    if not vlo <= values.cavity_ml <= vhi:
         flags.append("cavity_volume_range")
     if not _ring_closed(crop, frame):
         flags.append("myocardium_continuity")
-    low = [s for s in range(1, 17) if segment_counts.get(s, 0) < options.min_segment_points]
+    counts = {s.segment: s.n_points for s in values.segments}
+    low = [s for s in range(1, 17) if counts.get(s, 0) < options.min_segment_points]
     if low or not all(math.isfinite(v) for v in named):
         flags.append("segment_coverage")
     if border_contact_mm2(crop, full_shape) > options.max_border_contact_mm2:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wallthick._version import __version__
+from wallthick.measure.aha import AHA_SEGMENTS, POSTERIOR_SEGMENTS, SEPTAL_SEGMENTS
 from wallthick.volume import ImageVolume, LabelVolume
 
 __all__ = [
@@ -37,13 +38,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.0"
-
-#: AHA segments averaged for the septal thickness (basal + mid anteroseptal and
-#: inferoseptal; Cerqueira et al. 2002).
-SEPTAL_SEGMENTS: tuple[int, ...] = (2, 3, 8, 9)
-#: AHA segments averaged for the posterior (inferolateral) wall thickness.
-POSTERIOR_SEGMENTS: tuple[int, ...] = (5, 11)
-AHA_SEGMENTS: tuple[int, ...] = tuple(range(1, 18))
 
 CSV_COLUMNS: tuple[str, ...] = (
     "patient_id",

@@ -88,6 +88,27 @@ def measure_profiles(
     ``max_depth_mm`` (largest distance of a wall voxel to the wall's
     surface) bounds how far the lines are followed.
     """
+    edges = _label_edges(crop, points, dirs, max_depth_mm)
+    if refs is None or crop.image is None or not options.refine_boundaries:
+        return _label_profiles(points, dirs, edges)
+    return _refined_profiles(crop, points, dirs, edges, refs, options)
+
+
+@dataclass(frozen=True, eq=False)
+class _LabelEdges:
+    """Where each line crosses the myocardium label's edges (arrays of length n)."""
+
+    s_endo: FloatArray  # position of the endocardial crossing along the line (mm)
+    s_epi: FloatArray  # position of the epicardial crossing
+    half: FloatArray  # half a voxel, projected on the line
+    valid: BoolArray  # LV blood inside, no LV label outside
+    beyond: npt.NDArray[np.int8]  # BEYOND_OUTER / BEYOND_RV / BEYOND_INVALID
+
+
+def _label_edges(
+    crop: LVCrop, points: FloatArray, dirs: FloatArray, max_depth_mm: float
+) -> _LabelEdges:
+    """Label edges: where the interpolated myocardium indicator crosses 1/2 on each side."""
     spacing = crop.spacing
     ds = float(min(0.5, 0.4 * spacing.min()))
     reach = min(_REACH_MM, 1.5 * max_depth_mm + 3.0)
@@ -104,73 +125,106 @@ def measure_profiles(
     s_b = _crossing(lam, rows, k_pos, k_pos - 1, s)
     s_a = _crossing(lam, rows, k_neg, k_neg + 1, s)
     half = 0.5 * np.abs(dirs) @ spacing
-    lab_out = _label_at(crop, points + (s_b + half)[:, None] * dirs)
     lab_in = _label_at(crop, points + (s_a - half)[:, None] * dirs)
     valid &= lab_in == Label.LV_BLOOD_POOL
-    # RV blood within 2.5 mm beyond the edge (segmentations often leave a
-    # partial-volume gap between the septum and the RV label)
+    beyond, valid = _beyond_epicardium(crop, points, dirs, s_b + half, valid)
+    return _LabelEdges(s_a, s_b, half, valid, beyond)
+
+
+def _beyond_epicardium(
+    crop: LVCrop, points: FloatArray, dirs: FloatArray, s_out: FloatArray, valid: BoolArray
+) -> tuple[npt.NDArray[np.int8], BoolArray]:
+    """What lies beyond the epicardial edge (read at ``s_out``), and the lines still valid.
+
+    RV blood counts when it is within 2.5 mm beyond the edge (segmentations
+    often leave a partial-volume gap between the septum and the RV label); LV
+    labels beyond the edge make the line invalid.
+    """
+    lab_out = _label_at(crop, points + s_out[:, None] * dirs)
     near_rv = lab_out == Label.RV_BLOOD_POOL
     for extra in (0.5, 1.0, 1.5, 2.0, 2.5):
-        near_rv |= (
-            _label_at(crop, points + (s_b + half + extra)[:, None] * dirs) == Label.RV_BLOOD_POOL
-        )
+        near_rv |= _label_at(crop, points + (s_out + extra)[:, None] * dirs) == Label.RV_BLOOD_POOL
     beyond = np.where(near_rv, BEYOND_RV, BEYOND_OUTER).astype(np.int8)
     bad_out = (lab_out == Label.LV_BLOOD_POOL) | (lab_out == Label.LV_MYOCARDIUM)
-    valid &= ~bad_out
+    valid = valid & ~bad_out
     beyond[~valid] = BEYOND_INVALID
-    t_label = s_b - s_a
+    return beyond, valid
+
+
+def _label_profiles(points: FloatArray, dirs: FloatArray, edges: _LabelEdges) -> WallProfiles:
+    """Profiles from the label edges alone (no image, or refinement switched off)."""
+    t_label = edges.s_epi - edges.s_endo
     zeros = np.zeros(len(points))
-    if refs is None or crop.image is None or not options.refine_boundaries:
-        ones = np.ones(len(points), dtype=bool)
-        return WallProfiles(
-            valid, t_label, t_label, points + s_a[:, None] * dirs, points + s_b[:, None] * dirs,
-            zeros, zeros, half, zeros, beyond, ones, ones, zeros, zeros,
-        )  # fmt: skip
-    w = options.edge_window_mm or max(1.5, float(spacing.max()))
-    w_in = np.minimum(half + w, 0.45 * t_label)
-    w_out = half + w
-    p_a = points + s_a[:, None] * dirs
-    p_b = points + s_b[:, None] * dirs
-    ref_myo = _field_at(refs.myo, refs.step, 0.5 * (p_a + p_b))
-    ref_blood = _field_at(refs.blood, refs.step, p_a)
-    band = _field_at(refs.outer, refs.step, p_b)
-    not_fat = band > refs.fat_hu + 0.5 * (ref_myo - refs.fat_hu)  # liver, muscle...
-    ref_outer = np.where(
-        beyond == BEYOND_RV,
-        _field_at(refs.rv, refs.step, p_b),
-        np.where(not_fat, band, refs.fat_hu),
-    )
-    # PITFALLS 4: the outer edge is placed against fat, never against lung
-    floor = np.where(beyond == BEYOND_RV, -np.inf, refs.fat_hu)
+    ones = np.ones(len(points), dtype=bool)
+    return WallProfiles(
+        edges.valid, t_label, t_label, points + edges.s_endo[:, None] * dirs,
+        points + edges.s_epi[:, None] * dirs, zeros, zeros, edges.half, zeros, edges.beyond,
+        ones, ones, zeros, zeros,
+    )  # fmt: skip
+
+
+def _refined_profiles(
+    crop: LVCrop,
+    points: FloatArray,
+    dirs: FloatArray,
+    edges: _LabelEdges,
+    refs: References,
+    options: MeasureOptions,
+) -> WallProfiles:
+    """Profiles with both edges moved to the image's sub-voxel edge."""
+    half = edges.half
+    t_label = edges.s_epi - edges.s_endo
+    w = options.edge_window_mm or max(1.5, float(crop.spacing.max()))
+    windows = (np.minimum(half + w, 0.45 * t_label), half + w, half)
+    p_a = points + edges.s_endo[:, None] * dirs
+    p_b = points + edges.s_epi[:, None] * dirs
+    ref_myo, ref_blood, ref_outer, floor = _edge_references(refs, p_a, p_b, edges.beyond)
     no_floor = np.full(len(points), -np.inf)
     d_a, unc_a, c_a = _edge_shift(
-        crop,
-        (p_a, -dirs),
-        (w_in, w_out, half),
-        (ref_myo, ref_blood, no_floor),
-        refs.noise_hu,
-        options,
+        crop, (p_a, -dirs), windows, (ref_myo, ref_blood, no_floor), refs.noise_hu, options
     )
     d_b, unc_b, c_b = _edge_shift(
-        crop, (p_b, dirs), (w_in, w_out, half), (ref_myo, ref_outer, floor), refs.noise_hu, options
+        crop, (p_b, dirs), windows, (ref_myo, ref_outer, floor), refs.noise_hu, options
     )
-    thick = t_label + d_a + d_b
     return WallProfiles(
-        valid=valid,
-        thickness_mm=thick,
+        valid=edges.valid,
+        thickness_mm=t_label + d_a + d_b,
         label_thickness_mm=t_label,
         endo_mm=p_a - d_a[:, None] * dirs,
         epi_mm=p_b + d_b[:, None] * dirs,
         shift_endo_mm=d_a,
         shift_epi_mm=d_b,
         half_voxel_mm=half,
-        window_mm=w_in + w_out,
-        beyond=beyond,
+        window_mm=windows[0] + windows[1],
+        beyond=edges.beyond,
         uncertain_endo=unc_a,
         uncertain_epi=unc_b,
         contrast_endo=c_a,
         contrast_epi=c_b,
     )
+
+
+def _edge_references(
+    refs: References, p_endo: FloatArray, p_epi: FloatArray, beyond: npt.NDArray[np.int8]
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per line: myocardium, LV blood and outer-tissue references, and the outer floor.
+
+    Beyond the epicardium the reference is the RV blood, or the local outer
+    tissue when it is not fat (liver, muscle...), else the fat level. The
+    outer edge is placed against fat, never against lung: intensities below
+    the fat level (the floor; none towards the RV) read as fat.
+    """
+    ref_myo = _field_at(refs.myo, refs.step, 0.5 * (p_endo + p_epi))
+    ref_blood = _field_at(refs.blood, refs.step, p_endo)
+    band = _field_at(refs.outer, refs.step, p_epi)
+    not_fat = band > refs.fat_hu + 0.5 * (ref_myo - refs.fat_hu)
+    ref_outer = np.where(
+        beyond == BEYOND_RV,
+        _field_at(refs.rv, refs.step, p_epi),
+        np.where(not_fat, band, refs.fat_hu),
+    )
+    floor = np.where(beyond == BEYOND_RV, -np.inf, refs.fat_hu)
+    return ref_myo, ref_blood, ref_outer, floor
 
 
 def _edge_shift(

@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from wallthick.compare import WALLS, ComparisonRow
-from wallthick.measure.result import AHA_SEGMENTS
+from wallthick.measure.aha import AHA_SEGMENTS
 from wallthick.report.bullseye import draw_bullseye
 
 __all__ = [
