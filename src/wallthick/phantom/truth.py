@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wallthick.measure.result import POSTERIOR_SEGMENTS, SEPTAL_SEGMENTS
+from wallthick.measure.aha import POSTERIOR_SEGMENTS, SEPTAL_SEGMENTS
 from wallthick.phantom.lv import H_CAP, RV_INSERTION_DEG, LVModel, aha_segment
 
 __all__ = [
@@ -122,6 +122,32 @@ def compute_truth(
     """
     grid = segment_grid(lv)
     seg = aha_segment(grid["phi"], grid["h"])
+    ax, ay, c = lv.axes
+    cavity_ml = 2.0 / 3.0 * np.pi * ax * ay * c / 1000.0
+    wall_ml = float(surface_integrals(lv)["volume"].sum()) / 1000.0
+    return {
+        "schema": TRUTH_SCHEMA,
+        "septal_thickness_mm": round(_group_mean(grid, seg, SEPTAL_SEGMENTS), 4),
+        "posterior_wall_thickness_mm": round(_group_mean(grid, seg, POSTERIOR_SEGMENTS), 4),
+        "segments": _segment_table(grid, seg),
+        "lv_cavity_volume_ml": round(float(cavity_ml), 3),
+        "lv_myocardium_volume_ml": round(wall_ml, 3),
+        "lv_mass_g": round(wall_ml * MYOCARDIUM_DENSITY_G_PER_ML, 3),
+        "lv_frame": _frame_truth(lv, to_world, rotate),
+        "wall_parameters_mm": {
+            k: round(float(v), 4)
+            for k, v in zip(
+                ("septal", "posterior", "inferior", "lateral", "anterior", "apex"),
+                lv.wall_mm,
+                strict=True,
+            )
+        },
+        "definitions": dict(_DEFINITIONS),
+    }
+
+
+def _segment_table(grid: dict[str, FloatArray], seg: npt.NDArray[np.integer]) -> list[Any]:
+    """Area-weighted mean, min, max thickness and endocardial area of AHA segments 1-17."""
     segments = []
     for number in range(1, 18):
         sel = seg == number
@@ -136,14 +162,24 @@ def compute_truth(
                 "area_mm2": round(float(w.sum()), 2),
             }
         )
+    return segments
 
-    def group_mean(numbers: tuple[int, ...]) -> float:
-        sel = np.isin(seg, numbers)
-        return float(np.sum(grid["area"][sel] * grid["t"][sel]) / np.sum(grid["area"][sel]))
 
-    ax, ay, c = lv.axes
-    cavity_ml = 2.0 / 3.0 * np.pi * ax * ay * c / 1000.0
-    wall_ml = float(surface_integrals(lv)["volume"].sum()) / 1000.0
+def _group_mean(
+    grid: dict[str, FloatArray], seg: npt.NDArray[np.integer], numbers: tuple[int, ...]
+) -> float:
+    """Area-weighted mean thickness over a group of AHA segments."""
+    sel = np.isin(seg, numbers)
+    return float(np.sum(grid["area"][sel] * grid["t"][sel]) / np.sum(grid["area"][sel]))
+
+
+def _frame_truth(
+    lv: LVModel,
+    to_world: Callable[[FloatArray], FloatArray],
+    rotate: Callable[[FloatArray], FloatArray],
+) -> dict[str, Any]:
+    """The LV frame in scanner LPS: base, apices, axes, RV insertions, semi-axes."""
+    c = lv.axes[2]
     x_l, y_l, z_l = (lv.rotation[:, k] for k in range(3))
     endo_apex = lv.to_anatomical(np.array([0.0, 0.0, -c]))
     epi_apex = lv.to_anatomical(np.array([0.0, 0.0, -c - lv.wall_mm[5]]))
@@ -155,47 +191,32 @@ def compute_truth(
             for phi in RV_INSERTION_DEG
         ]
     )
-
-    def vec(v: FloatArray) -> list[float]:
-        return [round(float(x), 5) for x in np.ravel(v)]
-
     return {
-        "schema": TRUTH_SCHEMA,
-        "septal_thickness_mm": round(group_mean(SEPTAL_SEGMENTS), 4),
-        "posterior_wall_thickness_mm": round(group_mean(POSTERIOR_SEGMENTS), 4),
-        "segments": segments,
-        "lv_cavity_volume_ml": round(float(cavity_ml), 3),
-        "lv_myocardium_volume_ml": round(wall_ml, 3),
-        "lv_mass_g": round(wall_ml * MYOCARDIUM_DENSITY_G_PER_ML, 3),
-        "lv_frame": {
-            "base_center_mm": vec(to_world(lv.base_center)),
-            "endocardial_apex_mm": vec(to_world(endo_apex)),
-            "epicardial_apex_mm": vec(to_world(epi_apex)),
-            "long_axis": vec(rotate(z_l)),
-            "septal_direction": vec(rotate(x_l)),
-            "inferior_direction": vec(rotate(y_l)),
-            "rv_insertion_points_mm": [vec(to_world(p)) for p in insertions],
-            "endocardium_semi_axes_mm": vec(lv.axes),
-        },
-        "wall_parameters_mm": {
-            k: round(float(v), 4)
-            for k, v in zip(
-                ("septal", "posterior", "inferior", "lateral", "anterior", "apex"),
-                lv.wall_mm,
-                strict=True,
-            )
-        },
-        "definitions": {
-            "thickness": "perpendicular to the endocardium, endocardium to epicardium (mm)",
-            "segments": (
-                "AHA 17 on the endocardial surface: levels are thirds of the cavity length "
-                "(endocardial apex to mitral plane), basal h>=2/3, mid >=1/3, apical >="
-                f"{H_CAP}, cap (17) below; 6 sectors of 60 deg from the anterior RV insertion, "
-                "4 apical sectors of 90 deg centred on septum/inferior/lateral/anterior; "
-                "segment value = area-weighted mean over the segment's endocardium"
-            ),
-            "cavity": "volume enclosed by the endocardium below the mitral plane, "
-            "papillary muscles and trabeculae included (they are cavity, label LV_BLOOD_POOL)",
-            "mass": f"myocardial volume x {MYOCARDIUM_DENSITY_G_PER_ML} g/ml",
-        },
+        "base_center_mm": _vec(to_world(lv.base_center)),
+        "endocardial_apex_mm": _vec(to_world(endo_apex)),
+        "epicardial_apex_mm": _vec(to_world(epi_apex)),
+        "long_axis": _vec(rotate(z_l)),
+        "septal_direction": _vec(rotate(x_l)),
+        "inferior_direction": _vec(rotate(y_l)),
+        "rv_insertion_points_mm": [_vec(to_world(p)) for p in insertions],
+        "endocardium_semi_axes_mm": _vec(lv.axes),
     }
+
+
+def _vec(v: FloatArray) -> list[float]:
+    return [round(float(x), 5) for x in np.ravel(v)]
+
+
+_DEFINITIONS = {
+    "thickness": "perpendicular to the endocardium, endocardium to epicardium (mm)",
+    "segments": (
+        "AHA 17 on the endocardial surface: levels are thirds of the cavity length "
+        "(endocardial apex to mitral plane), basal h>=2/3, mid >=1/3, apical >="
+        f"{H_CAP}, cap (17) below; 6 sectors of 60 deg from the anterior RV insertion, "
+        "4 apical sectors of 90 deg centred on septum/inferior/lateral/anterior; "
+        "segment value = area-weighted mean over the segment's endocardium"
+    ),
+    "cavity": "volume enclosed by the endocardium below the mitral plane, "
+    "papillary muscles and trabeculae included (they are cavity, label LV_BLOOD_POOL)",
+    "mass": f"myocardial volume x {MYOCARDIUM_DENSITY_G_PER_ML} g/ml",
+}
