@@ -5,6 +5,7 @@ black, so the window is shown under Xvfb with the xcb platform::
 
     xvfb-run -a -s "-screen 0 1600x1200x24" env QT_QPA_PLATFORM=xcb \\
         .venv/bin/python -m napari_wallthick._docs docs/img
+        .venv/bin/python -m napari_wallthick._docs docs/img short_axis   # that one only
 """
 
 from __future__ import annotations
@@ -73,10 +74,44 @@ def screenshot(open_: Any, name: str, out_dir: Path) -> Path:
     return path
 
 
+def short_axis_screenshot(out_dir: Path, name: str = "napari_short_axis_real_ct.png") -> Path:
+    """The real CTA in short-axis mode, at a mid-ventricular slice."""
+    import imageio.v3 as iio
+    import napari
+
+    from napari_wallthick._widget import SHORT_AXIS, WallThicknessWidget
+
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1800, 1100)
+    viewer.open(str(REAL_CT), plugin="wallthick")
+    widget = WallThicknessWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Wall thickness", area="right")
+    widget.run_button.click()
+    _wait(widget)
+    widget.mode_combo.setCurrentText(SHORT_AXIS)
+    _wait(widget)
+    assert widget.sax is not None and widget.sax.session is not None, widget.status.text()
+    grid = widget.sax.session.grid
+    frame = widget.sax.session.result.frame
+    mid = grid.world_to_index((frame.apex_mm + 2.0 * frame.base_center_mm) / 3.0)
+    viewer.reset_view()
+    viewer.dims.set_point(0, float(mid[0] * grid.spacing_mm[0]))
+    viewer.camera.zoom *= 1.6
+    _wait(widget)
+    path = out_dir / name
+    iio.imwrite(path, viewer.screenshot(canvas_only=False, flash=False))
+    widget.ask = lambda title, text: True  # nothing edited; never block on a dialog
+    viewer.close()
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out_dir = Path(args[0] if args else "docs/img")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args[1:] == ["short_axis"]:
+        sys.stdout.write(f"wrote {short_axis_screenshot(out_dir)}\n")
+        return 0
     shots = [
         screenshot(
             lambda v: v.open_sample("wallthick", "phantom_baseline"), "napari_phantom.png", out_dir
@@ -88,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 lambda v: v.open(str(REAL_CT), plugin="wallthick"), "napari_real_ct.png", out_dir
             )
         )
+        shots.append(short_axis_screenshot(out_dir))
     for shot in shots:
         sys.stdout.write(f"wrote {shot}\n")
     return 0

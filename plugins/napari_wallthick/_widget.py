@@ -19,15 +19,17 @@ import numpy as np
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info
 from napari.utils.transforms import Affine
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QEvent, QObject, Qt
 from qtpy.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -56,6 +58,9 @@ from napari_wallthick._model import (
     table_rows,
 )
 from napari_wallthick._results import correction_folder
+from napari_wallthick._sax import enter_short_axis_job, sax_recompute_job, sax_save_job
+from napari_wallthick._sax_mode import ShortAxisLayers
+from napari_wallthick._sax_view import ask_yes_no
 from wallthick import ImageVolume, LabelVolume, MeasurementResult, WallthickError
 
 __all__ = ["WallThicknessWidget"]
@@ -63,6 +68,10 @@ __all__ = ["WallThicknessWidget"]
 logger = logging.getLogger(__name__)
 
 PROBE_COLORS = {"septal": "magenta", "posterior": "white"}
+AXIAL = "Axial"
+SHORT_AXIS = "Short axis"
+#: layer kinds that are not scans to choose in the Image list
+_NOT_SCANS = ("thickness", "sax_image", "sax_thickness")
 #: Points layer whose last point, if any, starts the segmentation inside the LV.
 SEED_LAYER = "LV seed"
 EDIT_HINT = (
@@ -87,11 +96,18 @@ def _context(layer: napari.layers.Layer) -> dict[str, Any]:
 class WallThicknessWidget(QWidget):
     """Dock widget: Run, correct, Recompute, Save correction."""
 
+    #: the window whose close events are watched (Qt sends events before __init__ ends)
+    _close_guarded: QObject | None = None
+    #: answers a yes/no question ``(title, text)``; None shows a dialog. Tests set it.
+    ask: Callable[[str, str], bool] | None = None
+
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__()
         self.viewer = viewer
         self.analysis = Analysis()
         self._worker: Any = None
+        self.sax: ShortAxisLayers | None = None
+        self._saved_axial: np.ndarray | None = None
         self._build_ui()
         self.viewer.dims.events.point.connect(self._update_probes)
         self.viewer.dims.events.ndisplay.connect(self._update_probes)
@@ -102,6 +118,21 @@ class WallThicknessWidget(QWidget):
 
     # -- view -----------------------------------------------------------
     def _build_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_form())
+        layout.addLayout(self._build_buttons())
+        self._build_status(layout)
+        layout.addLayout(self._build_legend())
+        probes = QLabel("probes: septal magenta, posterior white")
+        probes.setStyleSheet("color: gray;")
+        layout.addWidget(probes)
+        layout.addWidget(self._build_table())
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.setMinimumWidth(380)
+
+    def _build_form(self) -> QFormLayout:
         self.image_combo = QComboBox()
         self.image_combo.currentTextChanged.connect(self._on_image_changed)
         self.analyst_edit = QLineEdit()
@@ -114,11 +145,31 @@ class WallThicknessWidget(QWidget):
         results_row = QHBoxLayout()
         results_row.addWidget(self.results_edit)
         results_row.addWidget(browse)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems([AXIAL, SHORT_AXIS])
+        self.mode_combo.setToolTip(
+            "Short axis: edit in slices perpendicular to the LV long axis of the last "
+            "measurement, base to apex, with the 4- and 2-chamber views beside them"
+        )
+        self.mode_combo.currentTextChanged.connect(self._on_mode)
+        self.slice_spin = QDoubleSpinBox()
+        self.slice_spin.setRange(0.5, 3.0)
+        self.slice_spin.setSingleStep(0.5)
+        self.slice_spin.setValue(1.5)
+        self.slice_spin.setSuffix(" mm")
+        self.slice_spin.setToolTip("Distance between short-axis slices")
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(self.mode_combo, stretch=1)
+        mode_row.addWidget(QLabel("slices"))
+        mode_row.addWidget(self.slice_spin)
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
         form.addRow("Analyst", self.analyst_edit)
         form.addRow("Results", results_row)
+        form.addRow("View", mode_row)
+        return form
 
+    def _build_buttons(self) -> QHBoxLayout:
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Segment the heart and measure the wall thickness")
         self.recompute_button = QPushButton("Recompute")
@@ -140,7 +191,9 @@ class WallThicknessWidget(QWidget):
         buttons = QHBoxLayout()
         for b in (self.seed_button, self.run_button, self.recompute_button, self.save_button):
             buttons.addWidget(b)
+        return buttons
 
+    def _build_status(self, layout: QVBoxLayout) -> None:
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.status = QLabel("Open a scan, choose it above and press Run.")
@@ -148,7 +201,10 @@ class WallThicknessWidget(QWidget):
         hint = QLabel(EDIT_HINT)
         hint.setWordWrap(True)
         hint.setStyleSheet("color: gray;")
+        for w in (self.progress, self.status, hint):
+            layout.addWidget(w)
 
+    def _build_table(self) -> QTableWidget:
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["", "mm", "± mm", "points"])
         header = self.table.horizontalHeader()
@@ -161,26 +217,14 @@ class WallThicknessWidget(QWidget):
             vheader.setDefaultSectionSize(22)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(19 * 22 + 30)
-        self.setMinimumWidth(380)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
+        return self.table
+
+    def _build_legend(self) -> QHBoxLayout:
         legend = QHBoxLayout()
         legend.addWidget(QLabel("thickness 0 mm"))
         legend.addWidget(_colour_bar(), stretch=1)
         legend.addWidget(QLabel(f"{THICKNESS_RANGE_MM:g} mm"))
-        probes = QLabel("probes: septal magenta, posterior white")
-        probes.setStyleSheet("color: gray;")
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(hint)
-        layout.addLayout(legend)
-        layout.addWidget(probes)
-        layout.addWidget(self.table)
-        layout.addWidget(self.summary)
+        return legend
 
     @property
     def busy(self) -> bool:
@@ -192,7 +236,8 @@ class WallThicknessWidget(QWidget):
             b.setEnabled(not busy)
 
     def _show_table(self) -> None:
-        m = self.analysis.shown_measurement
+        session = self.sax.session if self.sax is not None else None
+        m = session.result.measurement if session is not None else self.analysis.shown_measurement
         if m is None:
             self.table.setRowCount(0)
             self.summary.setText("")
@@ -223,7 +268,7 @@ class WallThicknessWidget(QWidget):
             layer.name
             for layer in self.viewer.layers
             if isinstance(layer, napari.layers.Image)
-            and _context(layer).get("kind") != "thickness"
+            and _context(layer).get("kind") not in _NOT_SCANS
             and layer.ndim == 3
         ]
         self.image_combo.blockSignals(True)
@@ -324,6 +369,9 @@ class WallThicknessWidget(QWidget):
 
     def _update_probes(self, event: Any = None) -> None:
         """Draw the probes crossing the displayed slice (all of them in 3-D)."""
+        if self.sax is not None:
+            self.sax.update_overlays()
+            return
         result = self.analysis.result
         name = f"probes {self.analysis.image_name}"
         if result is None or name not in self.viewer.layers:
@@ -378,6 +426,13 @@ class WallThicknessWidget(QWidget):
 
     def _on_recompute(self) -> None:
         def start() -> None:
+            if self.sax is not None and self.sax.session is not None:
+                layer = self.sax.labels_layer()
+                if layer is None:
+                    raise WallthickError("The short-axis segmentation layer was removed.")
+                job = sax_recompute_job(self.sax.session, np.asarray(layer.data))
+                self._start(job, self._on_sax_recompute_done)
+                return
             labels = self._labels_volume()
             image = self._image_volume()
             corrected = self.analysis.is_corrected(labels.array)
@@ -387,6 +442,9 @@ class WallThicknessWidget(QWidget):
 
     def _on_save(self) -> None:
         def start() -> None:
+            if self.sax is not None and self.sax.session is not None:
+                self._start_sax_save(self.sax)
+                return
             image = self._image_volume()
             labels = self._labels_volume()
             folder = self._save_folder(image)
@@ -416,6 +474,7 @@ class WallThicknessWidget(QWidget):
     def _on_run_done(self, result: MeasurementResult) -> None:
         self.analysis.accept_run(result)
         self._show_result(result, replace_labels=True)
+        self._saved_axial = np.asarray(result.labels.array).copy()
 
     def _on_recompute_done(self, result: MeasurementResult) -> None:
         self.analysis.accept_recompute(result)
@@ -426,7 +485,163 @@ class WallThicknessWidget(QWidget):
         self._show_result(outcome.result, replace_labels=False)
         folder = outcome.files["segmentation_corrected"].parent
         self.analysis.series_folder = folder
+        layer = self.labels_layer()
+        self._saved_axial = None if layer is None else np.asarray(layer.data).copy()
         show_info(f"Correction saved in {folder}")
+
+    # -- short-axis mode -------------------------------------------------------
+    def _on_mode(self, mode: str) -> None:
+        if mode == SHORT_AXIS and self.sax is None:
+            self._guarded(self._enter_short_axis)
+        elif mode == AXIAL and self.sax is not None:
+            self._guarded(self._leave_short_axis)
+        if not self.busy:
+            self._sync_mode_combo()
+
+    def _sync_mode_combo(self) -> None:
+        """Show the mode actually in force (after a refusal, a 'No' or a failure)."""
+        self.mode_combo.blockSignals(True)
+        self.mode_combo.setCurrentText(SHORT_AXIS if self.sax is not None else AXIAL)
+        self.mode_combo.blockSignals(False)
+
+    def _enter_short_axis(self) -> None:
+        result = self.analysis.result
+        if result is None:
+            raise WallthickError(
+                "Short-axis editing needs the LV long axis of a measurement, and there is "
+                "none yet: press Run (or Recompute on the loaded labels) first."
+            )
+        if self._axial_unsaved() and not self._question(
+            "Unsaved edits",
+            "The segmentation has edits that are not saved. They are carried into the "
+            "short-axis view but stay unsaved. Switch to the short-axis view?",
+        ):
+            return
+        job = enter_short_axis_job(
+            result,
+            self._labels_volume(),
+            self._image_volume(),
+            self.analysis.automatic,
+            self.analysis.automatic_measurement,
+            float(self.slice_spin.value()),
+        )
+        self._start(job, self._on_short_axis_ready)
+
+    def _on_short_axis_ready(self, session: Any) -> None:
+        sax = ShortAxisLayers(self.viewer, self.analysis.image_name)
+        self.sax = sax
+        sax.show(session)
+        self._sync_mode_combo()
+        self._show_table()
+        self.status.setText(
+            f"Short axis: {session.grid.shape[0]} slices of "
+            f"{session.grid.spacing_mm[0]:g} mm, base (first) to apex. Edit the "
+            f"'{sax.names['labels']}' layer, then Recompute."
+        )
+
+    def _leave_short_axis(self) -> None:
+        sax = self.sax
+        if sax is None:
+            return
+        if sax.has_unsaved_edits() and not self._question(
+            "Unsaved short-axis edits",
+            "The short-axis segmentation has edits that are not saved; they are lost when "
+            "you go back to the axial view. Discard them?",
+        ):
+            return
+        sax.hide()
+        self.sax = None
+        self._show_table()
+        self._update_probes()
+        self.status.setText("Axial view.")
+
+    def _on_sax_recompute_done(self, result: MeasurementResult) -> None:
+        if self.sax is not None and self.sax.session is not None:
+            self.sax.show_result(result)
+        self._show_table()
+
+    def _start_sax_save(self, sax: ShortAxisLayers) -> None:
+        session, layer = sax.session, sax.labels_layer()
+        if session is None or layer is None:
+            raise WallthickError("The short-axis segmentation layer was removed.")
+        folder = self._save_folder(session.source_image)
+        labels = np.asarray(layer.data).copy()
+        versions = {"napari": napari.__version__, "napari_wallthick": _plugin_version()}
+        job = sax_save_job(folder, session, labels, self.analyst_edit.text(), versions)
+
+        def done(value: Any) -> None:
+            files, provenance, result = value
+            session.saved = labels
+            session.last_saved = provenance
+            sax.show_result(result)
+            self._show_table()
+            self.analysis.series_folder = files["segmentation_corrected"].parent
+            show_info(f"Correction saved in {self.analysis.series_folder}")
+
+        self._start(job, done)
+
+    # -- unsaved edits -----------------------------------------------------------
+    def _axial_unsaved(self) -> bool:
+        layer = self.labels_layer()
+        reference = self._saved_axial
+        if reference is None and self.analysis.automatic is not None:
+            reference = self.analysis.automatic.array
+        if layer is None or reference is None or reference.shape != layer.data.shape:
+            return False
+        return not np.array_equal(np.asarray(layer.data), reference)
+
+    def _question(self, title: str, text: str) -> bool:
+        return self.ask(title, text) if self.ask is not None else ask_yes_no(self, title, text)
+
+    def has_unsaved_edits(self) -> bool:
+        """True when the segmentation on screen has edits that were not saved."""
+        if self.sax is not None:
+            return self.sax.has_unsaved_edits()
+        return self._axial_unsaved()
+
+    def confirm_close(self) -> bool:
+        """May the viewer close? Asks first when edits are unsaved."""
+        if not self.has_unsaved_edits():
+            return True
+        return self._question(
+            "Unsaved wall-thickness edits",
+            "The segmentation has edits that are not saved (press Save correction to keep "
+            "them). Close anyway and lose them?",
+        )
+
+    def event(self, event: QEvent | None) -> bool:
+        if event is not None and event.type() == QEvent.Type.ParentChange:
+            self._guard_window_close()
+        return super().event(event)
+
+    def showEvent(self, event: Any) -> None:
+        self._guard_window_close()
+        super().showEvent(event)
+
+    def _guard_window_close(self) -> None:
+        """Watch the close events of the window this widget is docked in."""
+        window = self.window()
+        if not isinstance(window, QMainWindow) or window is self._close_guarded:
+            return
+        if self._close_guarded is not None:
+            self._close_guarded.removeEventFilter(self)
+        window.installEventFilter(self)
+        self._close_guarded = window
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        # a visible window closing (close button, Ctrl+W/Q, or a script) with
+        # unsaved edits asks first; closing a hidden viewer (tests) does not
+        if (
+            obj is self._close_guarded
+            and event is not None
+            and event.type() == QEvent.Type.Close
+            and isinstance(obj, QWidget)
+            and (obj.isVisible() or event.spontaneous())
+            and not self.confirm_close()
+        ):
+            event.ignore()
+            return True
+        return False
 
     # -- worker plumbing ----------------------------------------------------
     def _guarded(self, action: Callable[[], None]) -> None:
@@ -472,6 +687,7 @@ class WallThicknessWidget(QWidget):
 
     def _on_error(self, exc: BaseException) -> None:
         self.status.setText(f"Failed: {exc}")
+        self._sync_mode_combo()
         if isinstance(exc, WallthickError):
             show_error(f"Wall thickness: {exc}")
         else:

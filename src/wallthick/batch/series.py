@@ -208,6 +208,9 @@ def _measure_auto(
     return result, _member(task, chosen)
 
 
+_MIN_LV_INSIDE = 0.99
+
+
 def _measure_corrected(
     task: SeriesTask, uid: str, labels_path: Path
 ) -> tuple[MeasurementResult, Any]:
@@ -215,6 +218,7 @@ def _measure_corrected(
 
     from wallthick.io import load_image, load_series
     from wallthick.measure import measure_labels
+    from wallthick.measure.sax import lv_fraction_inside
 
     member = _member(task, uid)
     image = load_series(member) if member is not None else load_image(task.info.source_path)
@@ -225,11 +229,15 @@ def _measure_corrected(
             f"{labels_path.name}: the corrected segmentation cannot be read ({exc})."
         ) from exc
     labels = LabelVolume.from_sitk(labels_img)
+    # a correction saved on its own grid (short-axis editing) is measured on that
+    # grid, the image sampled onto it; it must lie on the series it belongs to
     if not labels.geometry.same_grid(image.geometry, atol=1e-3):
-        raise WallthickError(
-            f"{labels_path.name}: the corrected segmentation is not on the grid of its "
-            "series; save it again from the napari plugin."
-        )
+        inside = lv_fraction_inside(labels, image.geometry)
+        if inside < _MIN_LV_INSIDE:
+            raise WallthickError(
+                f"{labels_path.name}: only {inside:.0%} of the corrected segmentation's LV "
+                "lies within its series' field of view; save it again from the napari plugin."
+            )
     result = measure_labels(labels, image, segmentation_source="corrected")
     phase = str(image.metadata.get("phase", "") or "")
     if phase and not result.measurement.phase:

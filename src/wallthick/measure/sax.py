@@ -35,7 +35,14 @@ from wallthick.labels import Label
 from wallthick.measure.result import LVFrame
 from wallthick.volume import Geometry, ImageVolume, LabelVolume
 
-__all__ = ["long_axis_planes", "reformat", "short_axis_axes", "short_axis_grid"]
+__all__ = [
+    "index_map",
+    "long_axis_planes",
+    "lv_fraction_inside",
+    "reformat",
+    "short_axis_axes",
+    "short_axis_grid",
+]
 
 FloatArray = npt.NDArray[np.float64]
 V = TypeVar("V", ImageVolume, LabelVolume)
@@ -244,6 +251,25 @@ def reformat(volume: V, geometry: Geometry, *, fill: float | None = None) -> V:
         cval=cval,
     )
     return ImageVolume.from_geometry(np.asarray(out, np.float32), geometry, volume.metadata)  # type: ignore[return-value]
+
+
+def lv_fraction_inside(labels: LabelVolume, geometry: Geometry) -> float:
+    """Fraction of the LV voxels of ``labels`` whose centres lie inside ``geometry``.
+
+    Checks that a label map on its own grid (e.g. a short-axis correction)
+    belongs to an image: 1.0 when the whole LV is within the image's field
+    of view, 0.0 when there is no LV.
+
+    >>> lab = LabelVolume(np.full((2, 2, 2), 2, np.uint8), (1, 1, 1), (0, 0, 0), np.eye(3))
+    >>> lv_fraction_inside(lab, Geometry((1, 2, 2), (1, 1, 1), (0, 0, 0), np.eye(3)))
+    0.5
+    """
+    idx = np.argwhere(np.isin(labels.array, (Label.LV_BLOOD_POOL, Label.LV_MYOCARDIUM)))
+    if len(idx) == 0:
+        return 0.0
+    inside = geometry.world_to_index(labels.index_to_world(idx))
+    ok = np.all((inside > -0.5) & (inside < np.asarray(geometry.shape) - 0.5), axis=1)
+    return float(np.mean(ok))
 
 
 def index_map(target: Geometry, source: Geometry) -> tuple[FloatArray, FloatArray]:
