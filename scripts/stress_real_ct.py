@@ -13,12 +13,13 @@ inside the LV the segmenter starts.
 
 Usage::
 
-    .venv/bin/python scripts/stress_real_ct.py [--data ../shared/data/real/chest_cta]
+    .venv/bin/python scripts/stress_real_ct.py [--data $WALLTHICK_TEST_DATA/real/chest_cta]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -36,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from validate_real_ct import rotated_copy
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the real test data: $WALLTHICK_TEST_DATA, by default ../shared/data beside the project
+DATA = Path(os.environ.get("WALLTHICK_TEST_DATA", ROOT.parent / "shared" / "data"))
 
 
 def flipped(image: ImageVolume) -> ImageVolume:
@@ -87,7 +90,7 @@ def _line(name: str, image: ImageVolume, **seg: object) -> tuple[float, float] |
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/real/chest_cta")
+    p.add_argument("--data", type=Path, default=DATA / "real" / "chest_cta")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     image = load_image(args.data / "ct_heart_crop.nii.gz")

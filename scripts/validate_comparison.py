@@ -17,8 +17,8 @@ wrong direction is wrong). ``not_compared`` counts as wrong.
 
 Usage::
 
-    .venv/bin/python scripts/validate_comparison.py --work /tmp/wt-validation
-    .venv/bin/python scripts/validate_comparison.py --work /tmp/wt-validation --stage compare
+    .venv/bin/python scripts/validate_comparison.py --work wt-validation
+    .venv/bin/python scripts/validate_comparison.py --work wt-validation --stage compare
 
 Stages are skipped when their output exists (``--force`` redoes them).
 """

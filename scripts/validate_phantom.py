@@ -7,7 +7,7 @@ error, uncertainty calibration) and writes per-case rows as JSON.
 
 Usage::
 
-    .venv/bin/python scripts/validate_phantom.py --seeds 1000-1019 --out /tmp/val.json
+    .venv/bin/python scripts/validate_phantom.py --seeds 1000-1019 --out val.json
     .venv/bin/python scripts/validate_phantom.py --multiphase 3000-3002
     .venv/bin/python scripts/validate_phantom.py --cycle 3100-3105
     .venv/bin/python scripts/validate_phantom.py --hypertrophy 4000-4007

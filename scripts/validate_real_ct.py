@@ -7,12 +7,13 @@ draws the contours to ``docs/img/real_ct_contours.png``.
 
 Usage::
 
-    .venv/bin/python scripts/validate_real_ct.py [--data ../shared/data/real/chest_cta]
+    .venv/bin/python scripts/validate_real_ct.py [--data $WALLTHICK_TEST_DATA/real/chest_cta]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from pathlib import Path
@@ -26,6 +27,8 @@ from wallthick.measure.synthetic import rotation
 from wallthick.volume import ImageVolume
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the real test data: $WALLTHICK_TEST_DATA, by default ../shared/data beside the project
+DATA = Path(os.environ.get("WALLTHICK_TEST_DATA", ROOT.parent / "shared" / "data"))
 
 
 def rotated_copy(
@@ -89,7 +92,7 @@ def draw(result: MeasurementResult, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "real" / "chest_cta"))
+    p.add_argument("--data", default=str(DATA / "real" / "chest_cta"))
     p.add_argument("--picture", default=str(ROOT / "docs" / "img" / "real_ct_contours.png"))
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")

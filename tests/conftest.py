@@ -1,21 +1,9 @@
-"""Shared fixtures: paths to ../shared/data (skipped when absent)."""
+"""Fixtures of the core tests (the real-data fixture ``shared_data`` is in the root conftest)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """Root of ../shared/data; the test is skipped when it is not there."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_DATA} (only present in CI/dev)")
-    return SHARED_DATA
 
 
 @pytest.fixture
@@ -23,7 +11,7 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
 
 
-# -- phantom fixtures (issue 3) ---------------------------------------------------
+# -- phantom fixtures ---------------------------------------------------
 @pytest.fixture(scope="session")
 def phantom_case():  # type: ignore[no-untyped-def]
     """The small sample phantom (seed 0, baseline), generated once per session."""

@@ -1,4 +1,4 @@
-"""Fixtures of the plugin's tests."""
+"""Fixtures of the plugin's tests (``shared_data`` comes from the root conftest)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-
 
 @pytest.fixture(scope="session")
-def real_ct() -> Path:
-    """The real chest CTA crop of ../shared/data (skipped when absent)."""
-    path = SHARED_DATA / "real" / "chest_cta" / "ct_heart_crop.nii.gz"
+def real_ct(shared_data: Path) -> Path:
+    """The real chest CTA crop of the test data (skipped when absent)."""
+    path = shared_data / "real" / "chest_cta" / "ct_heart_crop.nii.gz"
     if not path.is_file():
-        pytest.skip(f"shared test data not found at {path} (only present in CI/dev)")
+        pytest.skip(f"real CT not found at {path} (see CONTRIBUTING.md)")
     return path

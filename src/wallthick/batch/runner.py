@@ -118,7 +118,7 @@ class SeriesOutcome:
 
 @dataclass(frozen=True)
 class BatchSummary:
-    """What a batch did; ``exit_code`` follows STYLE §7."""
+    """What a batch did; ``exit_code`` is the command line's (0 all ok, 1 a series failed)."""
 
     out_dir: Path
     n_series_found: int

@@ -4,12 +4,18 @@ Needs an X server: napari's screenshot of a window that was never shown is
 black, so the window is shown under Xvfb with the xcb platform::
 
     xvfb-run -a -s "-screen 0 1600x1200x24" env QT_QPA_PLATFORM=xcb \\
-        .venv/bin/python -m napari_wallthick._docs docs/img
-        .venv/bin/python -m napari_wallthick._docs docs/img short_axis   # that one only
+        .venv/bin/python scripts/napari_screenshots.py docs/img
+        .venv/bin/python scripts/napari_screenshots.py docs/img --short-axis   # that one only
+
+The real-CT screenshots are made when the test-data folder is there
+(``$WALLTHICK_TEST_DATA``, by default ``../shared/data`` beside the project;
+see ``CONTRIBUTING.md``).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-REAL_CT = Path(__file__).resolve().parents[3] / "shared/data/real/chest_cta/ct_heart_crop.nii.gz"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("WALLTHICK_TEST_DATA", ROOT.parent / "shared" / "data"))
+REAL_CT = Path("real") / "chest_cta" / "ct_heart_crop.nii.gz"
 WINDOW_SIZE = (1600, 1000)
 
 
@@ -54,7 +62,6 @@ def screenshot(open_: Any, name: str, out_dir: Path) -> Path:
     """Open a scan, run the widget on it and save the whole window."""
     import imageio.v3 as iio
     import napari
-
     from napari_wallthick._widget import WallThicknessWidget
 
     viewer = napari.Viewer(show=True)
@@ -74,16 +81,17 @@ def screenshot(open_: Any, name: str, out_dir: Path) -> Path:
     return path
 
 
-def short_axis_screenshot(out_dir: Path, name: str = "napari_short_axis_real_ct.png") -> Path:
+def short_axis_screenshot(
+    real_ct: Path, out_dir: Path, name: str = "napari_short_axis_real_ct.png"
+) -> Path:
     """The real CTA in short-axis mode, at a mid-ventricular slice."""
     import imageio.v3 as iio
     import napari
-
     from napari_wallthick._widget import SHORT_AXIS, WallThicknessWidget
 
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1800, 1100)
-    viewer.open(str(REAL_CT), plugin="wallthick")
+    viewer.open(str(real_ct), plugin="wallthick")
     widget = WallThicknessWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Wall thickness", area="right")
     widget.run_button.click()
@@ -106,24 +114,31 @@ def short_axis_screenshot(out_dir: Path, name: str = "napari_short_axis_real_ct.
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    out_dir = Path(args[0] if args else "docs/img")
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out_dir", nargs="?", type=Path, default=ROOT / "docs" / "img")
+    p.add_argument("--data", type=Path, default=DATA, help="the test-data folder")
+    p.add_argument("--short-axis", action="store_true", help="only the short-axis screenshot")
+    args = p.parse_args(argv)
+    out_dir: Path = args.out_dir
+    real_ct: Path = args.data / REAL_CT
     out_dir.mkdir(parents=True, exist_ok=True)
-    if args[1:] == ["short_axis"]:
-        sys.stdout.write(f"wrote {short_axis_screenshot(out_dir)}\n")
+    if args.short_axis:
+        sys.stdout.write(f"wrote {short_axis_screenshot(real_ct, out_dir)}\n")
         return 0
     shots = [
         screenshot(
             lambda v: v.open_sample("wallthick", "phantom_baseline"), "napari_phantom.png", out_dir
         )
     ]
-    if REAL_CT.is_file():
+    if real_ct.is_file():
         shots.append(
             screenshot(
-                lambda v: v.open(str(REAL_CT), plugin="wallthick"), "napari_real_ct.png", out_dir
+                lambda v: v.open(str(real_ct), plugin="wallthick"), "napari_real_ct.png", out_dir
             )
         )
-        shots.append(short_axis_screenshot(out_dir))
+        shots.append(short_axis_screenshot(real_ct, out_dir))
+    else:
+        sys.stdout.write(f"no real CT at {real_ct}: its screenshots are skipped\n")
     for shot in shots:
         sys.stdout.write(f"wrote {shot}\n")
     return 0
