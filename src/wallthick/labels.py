@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["Label", "LABEL_COLORS"]
+__all__ = ["LABEL_COLORS", "LABEL_SNOMED_CODES", "Label"]
 
 
 class Label(IntEnum):
@@ -30,4 +30,15 @@ LABEL_COLORS: dict[Label, tuple[float, float, float, float]] = {
     Label.RV_BLOOD_POOL: (0.25, 0.45, 0.95, 1.0),
     Label.LEFT_ATRIUM: (0.95, 0.75, 0.20, 1.0),
     Label.AORTA: (0.80, 0.40, 0.90, 1.0),
+}
+
+
+#: SNOMED CT concept (code value, meaning) of each structure, used as the
+#: SegmentedPropertyTypeCode of DICOM SEG segments (written and read).
+LABEL_SNOMED_CODES: dict[Label, tuple[str, str]] = {
+    Label.LV_BLOOD_POOL: ("87878005", "Left ventricle"),
+    Label.LV_MYOCARDIUM: ("49848007", "Myocardium of left ventricle"),
+    Label.RV_BLOOD_POOL: ("53085002", "Right ventricle"),
+    Label.LEFT_ATRIUM: ("82471001", "Left atrium"),
+    Label.AORTA: ("15825003", "Aorta"),
 }

@@ -13,7 +13,7 @@ from wallthick.errors import SegmentationError
 from wallthick.io import write_dicom_series
 from wallthick.labels import Label
 from wallthick.segment import get_segmenter, segment_heart
-from wallthick.segment.labelmap import LabelMapSegmenter, resample_labels
+from wallthick.segment.labelmap import LabelMapSegmenter, load_label_mapping, resample_labels
 from wallthick.volume import Geometry, ImageVolume, LabelVolume
 
 
@@ -96,13 +96,69 @@ def test_errors(tmp_path: Path, image: ImageVolume) -> None:
         LabelMapSegmenter("x.nii.gz", mapping="nnunet")
     values = np.full(image.shape, 42, np.uint8)
     _write_nifti(tmp_path / "other.nii.gz", values, image.geometry)
-    with pytest.raises(
-        SegmentationError, match="no voxel of the label map maps to a wallthick label"
+    with (
+        pytest.warns(UserWarning, match=r"values 42 not in the label mapping 'wallthick'"),
+        pytest.raises(
+            SegmentationError,
+            match=r"no LV_MYOCARDIUM and no LV_BLOOD_POOL under the label mapping "
+            r"'wallthick' \(found values: 42\)",
+        ),
     ):
         LabelMapSegmenter(tmp_path / "other.nii.gz").segment(image)
     (tmp_path / "junk.nii.gz").write_bytes(b"not an image at all")
-    with pytest.raises(SegmentationError, match="cannot read the label map"):
+    with pytest.raises(SegmentationError, match="junk.nii.gz: cannot read the label map"):
         LabelMapSegmenter(tmp_path / "junk.nii.gz").segment(image)
+
+
+def test_unmapped_values_warn_and_known_background_is_silent(
+    tmp_path: Path, image: ImageVolume
+) -> None:
+    values = _sphere_labels(image.geometry, inner=3, outer=1)  # TotalSegmentator LV, myocardium
+    values[:2] = 4  # right atrium: in the preset as background, no warning
+    _write_nifti(tmp_path / "ts.nii.gz", values, image.geometry)
+    labels = LabelMapSegmenter(tmp_path / "ts.nii.gz", mapping="totalsegmentator").segment(image)
+    assert labels.metadata["labels_present"] == ["LV_BLOOD_POOL", "LV_MYOCARDIUM"]
+    values[-2:] = 9
+    _write_nifti(tmp_path / "ts9.nii.gz", values, image.geometry)
+    with pytest.warns(UserWarning, match=r"ts9.nii.gz: values 9 not in the label mapping"):
+        LabelMapSegmenter(tmp_path / "ts9.nii.gz", mapping="totalsegmentator").segment(image)
+
+
+def test_misplaced_map_names_both_files(tmp_path: Path, image: ImageVolume) -> None:
+    geom = image.geometry
+    far = Geometry(geom.shape, geom.spacing_mm, geom.origin_mm + 300.0, geom.direction)
+    _write_nifti(tmp_path / "far.nii.gz", _sphere_labels(geom, inner=1, outer=2), far)
+    ct = image.with_array(image.array, source_path="series/ct")
+    with pytest.raises(
+        SegmentationError,
+        match=r"far.nii.gz does not overlap series/ct in patient space: 0 % of its LV myocardium",
+    ):
+        LabelMapSegmenter(tmp_path / "far.nii.gz").segment(ct)
+
+
+def test_label_mapping_from_json(tmp_path: Path, image: ImageVolume) -> None:
+    path = tmp_path / "slicer.json"
+    path.write_text('{"7": "lv_blood_pool", "9": "LV_MYOCARDIUM", "12": "BACKGROUND"}')
+    mapping = load_label_mapping(path)
+    assert mapping == {7: Label.LV_BLOOD_POOL, 9: Label.LV_MYOCARDIUM, 12: Label.BACKGROUND}
+    values = _sphere_labels(image.geometry, inner=7, outer=9)
+    _write_nifti(tmp_path / "manual.nii.gz", values, image.geometry)
+    labels = LabelMapSegmenter(tmp_path / "manual.nii.gz", mapping=mapping).segment(image)
+    assert np.array_equal(labels.array == Label.LV_MYOCARDIUM, values == 9)
+    assert load_label_mapping("wallthick") == "wallthick"
+    path.write_text('{"7": "LV_CAVITY"}')
+    with pytest.raises(ValueError, match=r"slicer.json: .*'LV_CAVITY' is not a wallthick label"):
+        load_label_mapping(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="slicer.json: a label mapping must be a non-empty JSON"):
+        load_label_mapping(path)
+    with pytest.raises(ValueError, match="neither a preset .* nor a JSON file"):
+        load_label_mapping(tmp_path / "nothing.json")
+
+
+def test_labelmap_without_path_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"segmenter 'labelmap' cannot be built .*--labels PATH"):
+        get_segmenter("labelmap")
 
 
 def test_resample_labels_through_world_geometry() -> None:

@@ -35,20 +35,23 @@ from wallthick._version import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from highdicom.color import CIELabColor
 from wallthick.errors import InvalidSeriesError
-from wallthick.labels import LABEL_COLORS, Label
+from wallthick.labels import LABEL_COLORS, LABEL_SNOMED_CODES, Label
 from wallthick.volume import LabelVolume
 
 __all__ = ["write_dicom_seg"]
 
 logger = logging.getLogger(__name__)
 
+_SEGMENT_LABELS: dict[Label, str] = {
+    Label.LV_BLOOD_POOL: "LV cavity (blood pool)",
+    Label.LV_MYOCARDIUM: "LV myocardium",
+    Label.RV_BLOOD_POOL: "RV cavity (blood pool)",
+    Label.LEFT_ATRIUM: "Left atrium",
+    Label.AORTA: "Aorta",
+}
 #: Label -> (segment label, SNOMED CT code value, code meaning).
 _SEGMENTS: dict[Label, tuple[str, str, str]] = {
-    Label.LV_BLOOD_POOL: ("LV cavity (blood pool)", "87878005", "Left ventricle"),
-    Label.LV_MYOCARDIUM: ("LV myocardium", "49848007", "Myocardium of left ventricle"),
-    Label.RV_BLOOD_POOL: ("RV cavity (blood pool)", "53085002", "Right ventricle"),
-    Label.LEFT_ATRIUM: ("Left atrium", "82471001", "Left atrium"),
-    Label.AORTA: ("Aorta", "15825003", "Aorta"),
+    lab: (name, *LABEL_SNOMED_CODES[lab]) for lab, name in _SEGMENT_LABELS.items()
 }
 
 

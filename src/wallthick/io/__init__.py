@@ -18,21 +18,33 @@ from wallthick.io.discover import (
     find_phase_groups,
 )
 from wallthick.io.image import load_image, load_volume_file
+from wallthick.io.seg import (
+    DicomSeg,
+    SegSegment,
+    is_dicom_seg,
+    read_dicom_seg,
+    referenced_series_uids,
+)
 from wallthick.io.writer import INFO_KEYS, TRANSFER_SYNTAXES, write_dicom_series
 
 __all__ = [
     "INFO_KEYS",
+    "DicomSeg",
     "MIN_SLICES",
     "TRANSFER_SYNTAXES",
     "RejectedFile",
     "SeriesDescriptor",
+    "SegSegment",
     "SeriesList",
     "discover_series",
     "find_phase_groups",
+    "is_dicom_seg",
     "load_image",
     "load_phases",
     "load_series",
     "load_volume_file",
+    "read_dicom_seg",
     "read_pixels",
+    "referenced_series_uids",
     "write_dicom_series",
 ]

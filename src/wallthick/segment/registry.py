@@ -105,6 +105,14 @@ _BUILTINS: tuple[SegmenterInfo, ...] = (
 )
 
 _REGISTRY: dict[str, SegmenterInfo] = {info.name: info for info in _BUILTINS}
+
+#: What to tell a user whose options do not build a built-in segmenter.
+_OPTION_HINTS = {
+    "labelmap": (
+        " It reads an existing segmentation: give it with 'wallthick measure SERIES --labels "
+        "PATH' or 'wallthick batch INPUT --labels-root DIR' (API: path=..., mapping=...)."
+    ),
+}
 _ENTRY_POINTS_LOADED = False
 
 
@@ -228,7 +236,8 @@ def get_segmenter(name: str, **options: Any) -> Segmenter:
     Raises
     ------
     ValueError
-        ``name`` is not registered.
+        ``name`` is not registered, or ``options`` do not fit its constructor
+        (a missing or unknown option).
     MissingDependencyError
         A package the segmenter needs is not installed (the message names it).
     SegmentationError
@@ -242,7 +251,14 @@ def get_segmenter(name: str, **options: Any) -> Segmenter:
     """
     info = segmenter_info(name)
     factory = _import_target(info)
-    segmenter = factory(**options)
+    try:
+        segmenter = factory(**options)
+    except TypeError as exc:  # missing or unknown options: say which, no raw TypeError
+        given = ", ".join(sorted(options)) or "none"
+        raise ValueError(
+            f"The segmenter {name!r} cannot be built with the options given ({given}): {exc}."
+            + _OPTION_HINTS.get(name, "")
+        ) from exc
     if not isinstance(segmenter, Segmenter):
         raise SegmentationError(
             f"The segmenter {name!r} ({info.target}) built a {type(segmenter).__name__}, "
