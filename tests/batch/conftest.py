@@ -20,6 +20,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -29,7 +30,7 @@ from wallthick.batch import BatchOptions, BatchSummary, run_batch
 from wallthick.io import write_dicom_series
 from wallthick.measure.result import CSV_COLUMNS
 from wallthick.phantom import sample_case
-from wallthick.volume import ImageVolume
+from wallthick.volume import ImageVolume, LabelVolume
 
 GOOD_PATIENT = "PAT-ALPHA-7731"
 GOOD_NAME = "Alphason^Alice"
@@ -49,10 +50,12 @@ class Tree:
     secrets: tuple[str, ...] = SECRETS
 
 
-def cropped_phantom(seed: int = 0, margin: int = 8) -> ImageVolume:
-    """The sample phantom (the one of the shared ``phantom_case`` fixture) cropped to the
-    heart, which keeps the tests fast."""
-    case = sample_case(seed)
+def cropped_case(
+    seed: int = 0, margin: int = 8, visit: str = "baseline"
+) -> tuple[ImageVolume, LabelVolume, dict[str, Any]]:
+    """A sample phantom cropped to the heart (image, truth labels, truth), which keeps
+    the tests fast."""
+    case = sample_case(seed, visit)  # type: ignore[arg-type]
     lab = case.labels.array
     idx = np.argwhere(lab > 0)
     lo = np.maximum(idx.min(axis=0) - margin, 0)
@@ -60,7 +63,15 @@ def cropped_phantom(seed: int = 0, margin: int = 8) -> ImageVolume:
     sl = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
     img = case.image
     origin = img.index_to_world(lo.astype(float))
-    return ImageVolume(np.ascontiguousarray(img.array[sl]), img.spacing_mm, origin, img.direction)
+    image = ImageVolume(np.ascontiguousarray(img.array[sl]), img.spacing_mm, origin, img.direction)
+    labels = LabelVolume.from_geometry(np.ascontiguousarray(lab[sl]), image.geometry)
+    return image, labels, case.truth
+
+
+def cropped_phantom(seed: int = 0, margin: int = 8) -> ImageVolume:
+    """The sample phantom (the one of the shared ``phantom_case`` fixture) cropped to the
+    heart, which keeps the tests fast."""
+    return cropped_case(seed, margin)[0]
 
 
 def _rewrite(files: list[Path], **tags: str) -> None:
@@ -154,7 +165,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="session")
 def helpers() -> SimpleNamespace:
     """Helper functions for the test modules (conftest is not importable)."""
-    return SimpleNamespace(read_rows=read_rows, snapshot=snapshot)
+    return SimpleNamespace(read_rows=read_rows, snapshot=snapshot, cropped_case=cropped_case)
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:

@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,20 @@ class BatchOptions:
         Allow patient IDs and input paths in logs.
     write_dicom_seg, write_qc : bool
         Write ``segmentation_seg.dcm`` / ``qc.png`` for each series.
+    segmenter_options : mapping
+        Keyword options of the segmenter (e.g. ``{"lv_seed_mm": [x, y, z]}``).
+    labels : path, optional
+        One segmentation made elsewhere for the series of
+        :func:`measure_to_folder` (label file, DICOM SEG or mask folder).
+    labels_root : path, optional
+        A folder of segmentations made elsewhere, matched to each series
+        (see :mod:`wallthick.batch.labels`); then ``segmenter`` is not used.
+    label_mapping : str or mapping
+        Preset (``"wallthick"``, ``"totalsegmentator"``) or source value /
+        structure name -> label mapping of the supplied segmentations.
+    fallback : str, optional
+        Segmenter for the series without a supplied segmentation (default:
+        such a series fails).
     """
 
     segmenter: str = "classical"
@@ -85,19 +99,45 @@ class BatchOptions:
     show_phi: bool = False
     write_dicom_seg: bool = True
     write_qc: bool = True
+    segmenter_options: Mapping[str, Any] = field(default_factory=dict)
+    labels: str | None = None
+    labels_root: str | None = None
+    label_mapping: Mapping[Any, Any] | str = "wallthick"
+    fallback: str | None = None
 
     def __post_init__(self) -> None:
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
             raise ValueError(f"Argument 'workers' must be an int >= 1, got {self.workers!r}.")
         if not isinstance(self.segmenter, str) or not self.segmenter:
             raise ValueError(f"Argument 'segmenter' must be a name, got {self.segmenter!r}.")
+        if self.labels is not None and self.labels_root is not None:
+            raise ValueError("Give either 'labels' (one series) or 'labels_root', not both.")
+        if self.fallback is not None and self.labels_root is None:
+            raise ValueError("Argument 'fallback' needs 'labels_root' (it segments the rest).")
+        if self.segmenter == "labelmap" and not self.supplies_labels:
+            raise ValueError(
+                "The segmenter 'labelmap' reads segmentations made elsewhere: give 'labels' "
+                "(wallthick measure --labels PATH) or 'labels_root' (wallthick batch "
+                "--labels-root DIR)."
+            )
+        from wallthick.segment.labelmap import _resolve_mapping
+
+        _resolve_mapping(self.label_mapping)  # a bad mapping fails here, not on every worker
+
+    @property
+    def supplies_labels(self) -> bool:
+        """Segmentations come from elsewhere (``labels`` or ``labels_root``)."""
+        return self.labels is not None or self.labels_root is not None
 
     def settings(self) -> TaskSettings:
         return TaskSettings(
-            segmenter=self.segmenter,
+            segmenter="labelmap" if self.supplies_labels else self.segmenter,
             show_phi=self.show_phi,
             write_dicom_seg=self.write_dicom_seg,
             write_qc=self.write_qc,
+            segmenter_options=dict(self.segmenter_options),
+            label_mapping=self.label_mapping,
+            fallback=self.fallback or "",
         )
 
     def n_workers(self) -> int:
@@ -192,6 +232,12 @@ def run_batch(
     logger.info(
         "%d series found: %d to measure, %d skipped", len(descriptors), len(tasks), len(skipped)
     )
+    if opts.labels is not None:
+        raise ValueError(
+            "Argument 'labels' names one segmentation: use it with measure_to_folder, "
+            "or give a batch 'labels_root'."
+        )
+    tasks = _attach_labels(tasks, root, opts)
     return _run_planned(
         root, out, opts, tasks, skipped, rejected, len(descriptors), started, progress, on_plan
     )
@@ -224,9 +270,8 @@ def measure_to_folder(
     _, out = _check_paths(root, out_dir)
     started = time.monotonic()
     if src.is_file() and src.name.lower().endswith(VOLUME_SUFFIXES):
-        return _run_planned(
-            root, out, opts, [task_for_file(src)], [], [], 1, started, None, None, True
-        )
+        tasks = _attach_labels([task_for_file(src)], root, opts)
+        return _run_planned(root, out, opts, tasks, [], [], 1, started, None, None, True)
     found = discover_series(root)
     wanted = src.resolve()
     descriptors = [
@@ -241,6 +286,7 @@ def measure_to_folder(
             f"{src} holds {len(tasks)} series; measure one series folder or file, "
             "or use 'wallthick batch' for a tree."
         )
+    tasks = _attach_labels(tasks, root, opts)
     return _run_planned(
         root, out, opts, tasks, skipped, rejected, len(descriptors), started, None, None, True
     )
@@ -334,6 +380,17 @@ def run_tasks_into(
 
 
 # -- helpers -----------------------------------------------------------------------
+def _attach_labels(tasks: Sequence[SeriesTask], root: Path, opts: BatchOptions) -> list[SeriesTask]:
+    """Tasks with their supplied segmentations (``labels`` / ``labels_root``)."""
+    from wallthick.batch.labels import given_labels, match_labels
+
+    if opts.labels is not None:
+        return given_labels(tasks, opts.labels)
+    if opts.labels_root is not None:
+        return match_labels(tasks, root, opts.labels_root)
+    return list(tasks)
+
+
 def _work_estimate(task: SeriesTask) -> int:
     """Voxels to load and segment (from the headers); orders tasks largest first.
 
@@ -396,12 +453,34 @@ def _completed_record(task: SeriesTask, out: Path, opts: BatchOptions) -> dict[s
             error = record.get("error") or {}
             if opts.retry_failed or error.get("retryable", False):
                 return None
-        elif record.get("options", {}).get("segmenter") != opts.segmenter:
+        elif not _same_segmentation(task, record, opts):
             return None
         if not _correction_is_current(task, out, record):
             return None
         return record
     return None
+
+
+def _same_segmentation(task: SeriesTask, record: Mapping[str, Any], opts: BatchOptions) -> bool:
+    """The record was segmented as this run would: same options, same supplied files."""
+    wanted = opts.settings().options_record()
+    used = dict(record.get("options") or {})
+    if any(used.get(k, default) != wanted[k] for k, default in _OPTION_DEFAULTS.items()):
+        return False
+    supplied = record.get("labels")
+    if task.labels is None:
+        return supplied is None
+    had = sorted([s.get("series_instance_uid", ""), s.get("sha256", "")] for s in supplied or ())
+    return supplied is not None and had == task.labels.fingerprint()
+
+
+#: Segmentation options a record may lack (written before they existed): their defaults.
+_OPTION_DEFAULTS: dict[str, Any] = {
+    "segmenter": None,
+    "segmenter_options": {},
+    "label_mapping": "wallthick",
+    "fallback": "",
+}
 
 
 def _correction_is_current(task: SeriesTask, out: Path, record: Mapping[str, Any]) -> bool:
@@ -470,7 +549,8 @@ def _manifest(
         "input_root": str(root.resolve()) if opts.show_phi else "",
         "started_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "options": {
-            "segmenter": opts.segmenter,
+            **opts.settings().options_record(),
+            "labels_root": str(opts.labels_root or "") if opts.show_phi else "",
             "workers": opts.n_workers(),
             "scheduler": opts.scheduler or "",
             "resume": opts.resume,

@@ -17,11 +17,11 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wallthick._version import __version__
 from wallthick.batch.outputs import (
@@ -50,6 +50,10 @@ from wallthick.measure.result import (
 )
 from wallthick.volume import LabelVolume
 
+if TYPE_CHECKING:  # pragma: no cover
+    from wallthick.batch.labels import TaskLabels
+    from wallthick.segment import Segmenter
+
 __all__ = ["SeriesTask", "TaskSettings", "process_task", "software_versions"]
 
 logger = logging.getLogger(__name__)
@@ -75,6 +79,9 @@ class SeriesTask:
         (each phase for a multiphase study); the first is used for failures.
     secrets : tuple of str
         Strings kept out of logs unless ``show_phi`` (patient ID and name).
+    labels : TaskLabels, optional
+        Segmentations supplied for this task (``--labels``/``--labels-root``),
+        or why none matched; ``None`` when the segmenter computes them.
     """
 
     key: str
@@ -83,6 +90,7 @@ class SeriesTask:
     info: SeriesInfo
     folder_uids: tuple[str, ...]
     secrets: tuple[str, ...] = ()
+    labels: TaskLabels | None = None
 
     @property
     def label(self) -> str:
@@ -98,6 +106,23 @@ class TaskSettings:
     show_phi: bool = False
     write_dicom_seg: bool = True
     write_qc: bool = True
+    segmenter_options: Mapping[str, Any] = field(default_factory=dict)
+    label_mapping: Mapping[Any, Any] | str = "wallthick"
+    fallback: str = ""
+
+    def options_record(self) -> dict[str, Any]:
+        """The segmentation options as the series record keeps them (JSON)."""
+        mapping = self.label_mapping
+        if not isinstance(mapping, str):
+            mapping = {str(k): getattr(v, "name", str(v)) for k, v in mapping.items()}
+        return {
+            "segmenter": self.segmenter,
+            "segmenter_options": {
+                k: self.segmenter_options[k] for k in sorted(self.segmenter_options)
+            },
+            "label_mapping": mapping,
+            "fallback": self.fallback,
+        }
 
 
 def software_versions() -> dict[str, str]:
@@ -137,7 +162,7 @@ def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict
             raise
         except BaseException as exc:  # data problem, bug, decoder panic: never stops the batch
             folder = series_output_dir(out, task.folder_uids[0])
-            record = _failed_record(task, exc, redact)
+            record = _failed_record(task, exc, redact, settings)
             log.line(f"FAILED: {type(exc).__name__}: {redact(str(exc))}")
             if not isinstance(exc, WallthickError):
                 log.line(redact(traceback.format_exc()))
@@ -152,7 +177,10 @@ def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict
     try:
         atomic_write_json(folder / RECORD_NAME, record)  # last: marks the series complete
     except (TypeError, ValueError) as exc:  # a value JSON cannot hold: keep the failure
-        record = {**_failed_record(task, exc, redact), **{"warnings": record["warnings"]}}
+        record = {
+            **_failed_record(task, exc, redact, settings),
+            **{"warnings": record["warnings"]},
+        }
         atomic_write_json(folder / RECORD_NAME, record)
     return record
 
@@ -202,8 +230,13 @@ def _measure_auto(
         source = load_series(task.members[0])
     log.line(f"loaded in {time.monotonic() - t0:.1f} s")
     t0 = time.monotonic()
-    result = measure_wall_thickness(source, options=None, segmenter=settings.segmenter)
+    segmenter, origin = _segmenter(task, settings, log)
+    result = measure_wall_thickness(source, options=None, segmenter=segmenter)
     log.line(f"segmented and measured in {time.monotonic() - t0:.1f} s")
+    if origin != "auto":
+        result = replace(
+            result, measurement=replace(result.measurement, segmentation_source=origin)
+        )
     chosen = result.measurement.series.series_instance_uid or _chosen_phase_uid(result)
     return result, _member(task, chosen)
 
@@ -243,6 +276,35 @@ def _measure_corrected(
     if phase and not result.measurement.phase:
         result = replace(result, measurement=replace(result.measurement, phase=phase))
     return result, member
+
+
+def _segmenter(task: SeriesTask, settings: TaskSettings, log: _TaskLog) -> tuple[Segmenter, str]:
+    """The segmenter of this task and the ``segmentation_source`` it stands for."""
+    from wallthick.batch.labels import SuppliedLabelsSegmenter
+    from wallthick.errors import SegmentationError
+    from wallthick.segment import get_segmenter
+
+    origin = _planned_source(task, settings)
+    if origin == "auto":
+        return get_segmenter(settings.segmenter, **settings.segmenter_options), origin
+    assert task.labels is not None
+    if origin == "labels":
+        for s in task.labels.sources:
+            log.line(f"segmentation supplied ({s.rule}): {s.path}")
+        return SuppliedLabelsSegmenter(task.labels, settings.label_mapping), origin
+    if origin == "fallback":
+        log.line(f"no segmentation supplied ({task.labels.error}); using {settings.fallback}")
+        return get_segmenter(settings.fallback), origin
+    raise SegmentationError(task.labels.error)
+
+
+def _planned_source(task: SeriesTask, settings: TaskSettings | None) -> str:
+    """``auto``, ``labels``, ``fallback`` or ``none`` (no match, no fallback)."""
+    if task.labels is None:
+        return "auto"
+    if task.labels.sources:
+        return "labels"
+    return "fallback" if settings is not None and settings.fallback else "none"
 
 
 def _chosen_phase_uid(result: MeasurementResult) -> str:
@@ -363,13 +425,18 @@ def _ok_record(
     }
 
 
-def _failed_record(task: SeriesTask, exc: BaseException, redact: _Redactor) -> dict[str, Any]:
+def _failed_record(
+    task: SeriesTask, exc: BaseException, redact: _Redactor, settings: TaskSettings | None = None
+) -> dict[str, Any]:
     message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, WallthickError) else str(exc)
     criteria = tuple(getattr(exc, "criteria", ()) or ())
+    row = failed_row(task.info, message, criteria)
+    if task.labels is not None:
+        row["segmentation_source"] = _planned_source(task, settings)
     return {
-        **_base_record(task, None),
+        **_base_record(task, settings),
         "status": "failed",
-        "row": failed_row(task.info, message, criteria),
+        "row": row,
         "measurement": None,
         "phases": [],
         "error": {
@@ -389,9 +456,18 @@ def _base_record(task: SeriesTask, settings: TaskSettings | None) -> dict[str, A
         "task_key": task.key,
         "task_kind": task.kind,
         "folder_uids": list(task.folder_uids),
-        "options": {"segmenter": settings.segmenter if settings else ""},
+        "options": settings.options_record() if settings else {"segmenter": ""},
+        "labels": _labels_record(task, settings),
         "versions": software_versions(),
     }
+
+
+def _labels_record(task: SeriesTask, settings: TaskSettings | None) -> list[dict[str, str]] | None:
+    """The supplied segmentations (rule, SHA-256; path with show_phi), ``None`` if none asked."""
+    if task.labels is None:
+        return None
+    show_phi = bool(settings and settings.show_phi)
+    return [s.to_record(show_phi) for s in task.labels.sources]
 
 
 def _correction_info(folder: Path) -> dict[str, Any]:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from wallthick.batch import BatchSummary, SeriesOutcome
 
 __all__ = [
     "USAGE_ERROR",
     "add_measure_options",
+    "label_mapping",
+    "segmenter_option",
+    "segmenter_options",
     "positive_int",
     "print_summary",
     "usage_error",
@@ -30,6 +34,33 @@ def positive_int(text: str) -> int:
     return value
 
 
+def label_mapping(text: str) -> Any:
+    """argparse type: a label-mapping preset name or a JSON mapping file (checked)."""
+    from wallthick.segment.labelmap import load_label_mapping
+
+    try:
+        return load_label_mapping(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def segmenter_option(text: str) -> tuple[str, Any]:
+    """argparse type: ``KEY=VALUE``; the value is read as JSON when it parses, else text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        parsed: Any = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def segmenter_options(pairs: list[tuple[str, Any]] | None) -> dict[str, Any]:
+    """The ``--segmenter-option`` pairs as keyword options."""
+    return dict(pairs or ())
+
+
 def _segmenter_choices() -> tuple[str, ...]:
     from wallthick.segment import available_segmenters
 
@@ -44,6 +75,24 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         default="classical",
         choices=_segmenter_choices(),
         help="segmenter from the registry (default: classical)",
+    )
+    parser.add_argument(
+        "--segmenter-option",
+        type=segmenter_option,
+        action="append",
+        metavar="KEY=VALUE",
+        help="segmenter option, repeatable; VALUE is JSON or text (e.g. lv_seed_mm=[10,-4,30])",
+    )
+    parser.add_argument(
+        "--label-mapping",
+        type=label_mapping,
+        default="wallthick",
+        metavar="NAME|FILE.json",
+        help=(
+            "how the values or structure names of supplied segmentations map to wallthick "
+            "labels: totalsegmentator, wallthick (default) or a JSON file "
+            '{"7": "LV_BLOOD_POOL", "9": "LV_MYOCARDIUM"}'
+        ),
     )
     parser.add_argument(
         "--show-phi",

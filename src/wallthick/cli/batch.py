@@ -7,7 +7,14 @@ import sys
 from typing import Any
 
 from wallthick.batch import BatchOptions, SeriesOutcome, run_batch
-from wallthick.cli._common import add_measure_options, positive_int, print_summary, usage_error
+from wallthick.cli._common import (
+    _segmenter_choices,
+    add_measure_options,
+    positive_int,
+    print_summary,
+    segmenter_options,
+    usage_error,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -45,20 +52,44 @@ def add_parser(subparsers: Any) -> None:
         help="run on an existing dask.distributed cluster (e.g. tcp://head:8786)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--labels-root",
+        metavar="DIR",
+        default=None,
+        help=(
+            "segmentations made elsewhere, matched to each series: a DICOM SEG referencing it, "
+            "a file or folder named after its SeriesInstanceUID, its relative path under "
+            "INPUT_ROOT, or a manifest CSV (series_instance_uid,path) in DIR"
+        ),
+    )
+    parser.add_argument(
+        "--fallback",
+        metavar="SEGMENTER",
+        default=None,
+        choices=[n for n in _segmenter_choices() if n != "labelmap"],
+        help="with --labels-root: segment the series without a match with this segmenter",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    options = BatchOptions(
-        segmenter=args.segmenter,
-        workers=args.workers,
-        resume=args.resume,
-        retry_failed=args.retry_failed,
-        scheduler=args.scheduler,
-        show_phi=args.show_phi,
-        write_dicom_seg=not args.no_dicom_seg,
-        write_qc=not args.no_qc,
-    )
+    try:
+        options = BatchOptions(
+            segmenter=args.segmenter,
+            workers=args.workers,
+            resume=args.resume,
+            retry_failed=args.retry_failed,
+            scheduler=args.scheduler,
+            show_phi=args.show_phi,
+            write_dicom_seg=not args.no_dicom_seg,
+            write_qc=not args.no_qc,
+            segmenter_options=segmenter_options(args.segmenter_option),
+            labels_root=args.labels_root,
+            label_mapping=args.label_mapping,
+            fallback=args.fallback,
+        )
+    except ValueError as exc:
+        return usage_error("batch", str(exc))
     bar = _ProgressBar(disable=args.no_progress)
     try:
         summary = run_batch(

@@ -6,7 +6,12 @@ import argparse
 from typing import Any
 
 from wallthick.batch import BatchOptions, measure_to_folder
-from wallthick.cli._common import add_measure_options, print_summary, usage_error
+from wallthick.cli._common import (
+    add_measure_options,
+    print_summary,
+    segmenter_options,
+    usage_error,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -23,17 +28,29 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("input", metavar="INPUT", help="series folder, DICOM file or volume file")
     add_measure_options(parser)
+    parser.add_argument(
+        "--labels",
+        metavar="PATH",
+        default=None,
+        help=(
+            "measure with a segmentation made elsewhere: a NIfTI/NRRD/MHA label map, a DICOM "
+            "SEG, or a folder of one-structure masks (TotalSegmentator's layout)"
+        ),
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    options = BatchOptions(
-        segmenter=args.segmenter,
-        show_phi=args.show_phi,
-        write_dicom_seg=not args.no_dicom_seg,
-        write_qc=not args.no_qc,
-    )
     try:
+        options = BatchOptions(
+            segmenter=args.segmenter,
+            show_phi=args.show_phi,
+            write_dicom_seg=not args.no_dicom_seg,
+            write_qc=not args.no_qc,
+            segmenter_options=segmenter_options(args.segmenter_option),
+            labels=args.labels,
+            label_mapping=args.label_mapping,
+        )
         summary = measure_to_folder(args.input, args.out, options)
     except (ValueError, FileNotFoundError) as exc:
         return usage_error("measure", str(exc))
