@@ -13,8 +13,8 @@ __all__ = [
     "USAGE_ERROR",
     "add_measure_options",
     "label_mapping",
+    "measure_options",
     "segmenter_option",
-    "segmenter_options",
     "positive_int",
     "print_summary",
     "usage_error",
@@ -56,9 +56,16 @@ def segmenter_option(text: str) -> tuple[str, Any]:
     return key.strip(), parsed
 
 
-def segmenter_options(pairs: list[tuple[str, Any]] | None) -> dict[str, Any]:
-    """The ``--segmenter-option`` pairs as keyword options."""
-    return dict(pairs or ())
+def measure_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``BatchOptions`` keywords of the options :func:`add_measure_options` adds."""
+    return {
+        "segmenter": args.segmenter,
+        "show_phi": args.show_phi,
+        "write_dicom_seg": not args.no_dicom_seg,
+        "write_qc": not args.no_qc,
+        "segmenter_options": dict(args.segmenter_option or ()),
+        "label_mapping": args.label_mapping,
+    }
 
 
 def _segmenter_choices() -> tuple[str, ...]:

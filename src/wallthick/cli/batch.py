@@ -10,9 +10,9 @@ from wallthick.batch import BatchOptions, SeriesOutcome, run_batch
 from wallthick.cli._common import (
     _segmenter_choices,
     add_measure_options,
+    measure_options,
     positive_int,
     print_summary,
-    segmenter_options,
     usage_error,
 )
 
@@ -75,17 +75,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         options = BatchOptions(
-            segmenter=args.segmenter,
+            **measure_options(args),
             workers=args.workers,
             resume=args.resume,
             retry_failed=args.retry_failed,
             scheduler=args.scheduler,
-            show_phi=args.show_phi,
-            write_dicom_seg=not args.no_dicom_seg,
-            write_qc=not args.no_qc,
-            segmenter_options=segmenter_options(args.segmenter_option),
             labels_root=args.labels_root,
-            label_mapping=args.label_mapping,
             fallback=args.fallback,
         )
     except ValueError as exc:

@@ -8,8 +8,8 @@ from typing import Any
 from wallthick.batch import BatchOptions, measure_to_folder
 from wallthick.cli._common import (
     add_measure_options,
+    measure_options,
     print_summary,
-    segmenter_options,
     usage_error,
 )
 
@@ -42,15 +42,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        options = BatchOptions(
-            segmenter=args.segmenter,
-            show_phi=args.show_phi,
-            write_dicom_seg=not args.no_dicom_seg,
-            write_qc=not args.no_qc,
-            segmenter_options=segmenter_options(args.segmenter_option),
-            labels=args.labels,
-            label_mapping=args.label_mapping,
-        )
+        options = BatchOptions(**measure_options(args), labels=args.labels)
         summary = measure_to_folder(args.input, args.out, options)
     except (ValueError, FileNotFoundError) as exc:
         return usage_error("measure", str(exc))

@@ -119,7 +119,7 @@ class Measurement:
     qc_flags: tuple[str, ...] = ()
     phase: str = ""
     phases: tuple[PhaseInfo, ...] = ()
-    segmentation_source: str = "auto"  # "auto" | "corrected"
+    segmentation_source: str = "auto"  # "auto" | "corrected" | "labels" | "fallback"
     segmenter: str = ""
     series: SeriesInfo = field(default_factory=SeriesInfo)
     options: Mapping[str, Any] = field(default_factory=dict)
