@@ -48,9 +48,9 @@ class TableRow:
 def table_rows(m: Measurement) -> list[TableRow]:
     """Septal, posterior and the 17 AHA segments of a measurement.
 
-    For a segment the ``±`` is the standard deviation of the thickness over
-    the segment (its spread, not the uncertainty of its mean); septal and
-    posterior carry the measurement's own 1-sigma uncertainty.
+    Every line carries the 1-sigma uncertainty of its mean thickness (for a
+    segment ``aha_N_uncertainty_mm``; measurements made before segments had
+    one show NaN there).
     """
     septal = ", ".join(str(s) for s in SEPTAL_SEGMENTS)
     posterior = ", ".join(str(s) for s in POSTERIOR_SEGMENTS)
@@ -68,7 +68,7 @@ def table_rows(m: Measurement) -> list[TableRow]:
         if s is None:
             rows.append(TableRow(f"{number:>2} {name}", math.nan, math.nan, 0))
         else:
-            rows.append(TableRow(f"{number:>2} {name}", s.mean_mm, s.std_mm, s.n_points))
+            rows.append(TableRow(f"{number:>2} {name}", s.mean_mm, s.uncertainty_mm, s.n_points))
     return rows
 
 

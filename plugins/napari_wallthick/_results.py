@@ -109,7 +109,7 @@ def read_results_folder(path: str | os.PathLike[str]) -> list[SeriesResults]:
     """Every measured series of a results root, or the one series of a series folder."""
     p = Path(path)
     if (p / CSV_NAME).is_file():
-        return [_from_stored(s) for s in load_results(p) if s.status == "ok"]
+        return [_from_stored(s) for s in load_results(p) if s.measurement is not None]
     stored = [s for s in load_results(p.parent) if s.folder.resolve() == p.resolve()]
     if stored:
         return [_from_stored(stored[0])]

@@ -255,10 +255,14 @@ class WallThicknessWidget(QWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j + 1, item)
-        flags = ", ".join(m.qc_flags) or "none"
+        qc = (
+            f"QC FAILED ({', '.join(m.failed_criteria)}): review before using the values"
+            if m.status == "qc_failed"
+            else "QC passed"
+        )
         self.summary.setText(
             f"Labels: {m.segmentation_source}. LV cavity {_fmt(m.lv_cavity_volume_ml)} ml, "
-            f"LV mass {_fmt(m.lv_mass_g)} g. QC flags: {flags}."
+            f"LV mass {_fmt(m.lv_mass_g)} g. Status {m.status}: {qc}."
         )
 
     # -- layers -----------------------------------------------------------

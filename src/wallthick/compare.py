@@ -24,7 +24,7 @@ from datetime import datetime, time
 from statistics import NormalDist
 from typing import Any
 
-from wallthick.measure.result import Measurement
+from wallthick.measure.result import MEASURED_STATUSES, Measurement
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -100,11 +100,7 @@ class ComparisonRow:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ComparisonRow:
         """Inverse of :meth:`to_row` (missing columns become empty / NaN)."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = row.get(f.name, "")
-            values[f.name] = _float(raw) if f.type == "float" else ("" if raw is None else str(raw))
-        return cls(**values)
+        return cls(**_field_values(cls, row))
 
     @property
     def compared(self) -> bool:
@@ -144,6 +140,7 @@ def compare_measurements(
     floor_mm: float = DEFAULT_FLOOR_MM,
     confidence: float = DEFAULT_CONFIDENCE,
     usable_baseline: bool = False,
+    include_qc_failed: bool = False,
 ) -> list[ComparisonRow]:
     """Pair each group's baseline with every later study and flag real changes.
 
@@ -168,6 +165,11 @@ def compare_measurements(
         QC-flagged, use the earliest *usable* study instead (its rows say so in
         ``note``; the unusable earlier studies are reported ``not_compared``).
         Off by default: the baseline is the earliest study, as documented.
+    include_qc_failed : bool
+        Compare measurements whose status is ``qc_failed`` too (their rows say
+        so in ``note``). Off by default: a QC-failed value failed a
+        plausibility check, so it is reported ``not_compared``. Failed
+        measurements and missing values are never compared.
 
     Returns
     -------
@@ -192,7 +194,7 @@ def compare_measurements(
         groups[str(r.get(key) or "")].append(r)
     out: list[ComparisonRow] = []
     for group in sorted(groups):
-        ctx = _Context(key, group, floor_mm, confidence)
+        ctx = _Context(key, group, floor_mm, confidence, include_qc_failed=include_qc_failed)
         if not group:
             out += [
                 row
@@ -211,17 +213,20 @@ def compare_pair(
     floor_mm: float = DEFAULT_FLOOR_MM,
     confidence: float = DEFAULT_CONFIDENCE,
     key: str = "patient_id",
+    include_qc_failed: bool = False,
 ) -> list[ComparisonRow]:
     """Compare two single measurements (septal and posterior rows).
 
     The pair is compared as given, whatever their keys and dates; a
     follow-up dated before its baseline is compared too, and its
-    ``interval_days`` is negative.
+    ``interval_days`` is negative. ``include_qc_failed`` as in
+    :func:`compare_measurements`.
     """
     _check_confidence(confidence)
     _check_floor(floor_mm)
     base, follow = _as_row(baseline), _as_row(followup)
-    ctx = _Context(key, str(base.get(key) or follow.get(key) or ""), floor_mm, confidence)
+    group = str(base.get(key) or follow.get(key) or "")
+    ctx = _Context(key, group, floor_mm, confidence, include_qc_failed=include_qc_failed)
     return ctx.pair(base, follow)
 
 
@@ -232,6 +237,7 @@ def compare_sets(
     key: str = "patient_id",
     floor_mm: float = DEFAULT_FLOOR_MM,
     confidence: float = DEFAULT_CONFIDENCE,
+    include_qc_failed: bool = False,
 ) -> list[ComparisonRow]:
     """Compare a baseline set against a follow-up set (the two-files mode).
 
@@ -243,7 +249,14 @@ def compare_sets(
     base = [_as_row(r) for r in baseline_rows]
     follow = [_as_row(r) for r in followup_rows]
     if len(base) == 1 and len(follow) == 1:
-        return compare_pair(base[0], follow[0], floor_mm=floor_mm, confidence=confidence, key=key)
+        return compare_pair(
+            base[0],
+            follow[0],
+            floor_mm=floor_mm,
+            confidence=confidence,
+            key=key,
+            include_qc_failed=include_qc_failed,
+        )
     _check_confidence(confidence)
     _check_floor(floor_mm)
     by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -252,7 +265,7 @@ def compare_sets(
     out: list[ComparisonRow] = []
     for f in sorted(follow, key=lambda r: (str(r.get(key) or ""), _when(r) or datetime.max)):
         group = str(f.get(key) or "")
-        ctx = _Context(key, group, floor_mm, confidence)
+        ctx = _Context(key, group, floor_mm, confidence, include_qc_failed=include_qc_failed)
         candidates = sorted(by_key.get(group, []), key=_order) if group else []
         if not candidates:
             out += ctx.not_compared(
@@ -273,7 +286,7 @@ def _compare_group(
     before_base = "study precedes the chosen baseline"
     if baseline is None:
         base = dated[0] if dated else None
-        usable = [r for r in dated if not _unusable(r, "study")]
+        usable = [r for r in dated if not ctx.unusable(r, "study")]
         if usable_baseline and base is not None and usable and usable[0] is not base:
             base = usable[0]
             before_base = "study before the earliest usable baseline"
@@ -295,7 +308,7 @@ def _compare_group(
     followups = [r for r in dated if r is not base and _order(r) > _order(base)]
     earlier = [r for r in dated if r is not base and _order(r) <= _order(base)]
     for r in earlier:
-        why = _unusable(r, "study")
+        why = ctx.unusable(r, "study")
         out += ctx.not_compared(r, base, f"{before_base}" + (f"; {why}" if why else "")).both()
     if not followups and not out:
         out += ctx.not_compared(None, base, "no follow-up study").both()
@@ -323,9 +336,21 @@ class _Context:
     floor_mm: float
     confidence: float
     base_note: str = ""
+    include_qc_failed: bool = False
+
+    def unusable(self, row: Mapping[str, Any], role: str) -> str:
+        """Why a study cannot be compared ('' when it can)."""
+        failed = _failure(row, role)
+        if failed:
+            return failed
+        criteria = _qc_failure(row)
+        if criteria and not self.include_qc_failed:
+            uid = str(row.get("series_instance_uid", "") or "?")
+            return f"{role} measurement QC-failed (series {uid}): {criteria}"
+        return ""
 
     def pair(self, base: Mapping[str, Any], follow: Mapping[str, Any]) -> list[ComparisonRow]:
-        problem = _unusable(base, "baseline") or _unusable(follow, "follow-up")
+        problem = self.unusable(base, "baseline") or self.unusable(follow, "follow-up")
         if problem:
             return self.not_compared(follow, base, problem).both()
         return [self._wall(base, follow, wall) for wall in WALLS]
@@ -359,6 +384,16 @@ class _Context:
         z = delta / sigma if sigma > 0 else (math.copysign(math.inf, delta) if delta else 0.0)
         return self._row(
             base, follow, wall, flag, "", delta=delta, z=z, mdc=mdc, threshold=threshold
+        )
+
+    def _qc_note(self, base: Mapping[str, Any], follow: Mapping[str, Any]) -> str:
+        """Which QC-failed measurements were compared (``include_qc_failed`` only)."""
+        if not self.include_qc_failed:
+            return ""
+        return "; ".join(
+            f"{role} QC-failed ({criteria}), compared on request"
+            for role, row in (("baseline", base), ("follow-up", follow))
+            if row and (criteria := _qc_failure(row))
         )
 
     def not_compared(
@@ -409,7 +444,13 @@ class _Context:
             baseline_study_uid=str(base.get("study_instance_uid", "") or ""),
             followup_study_uid=str(follow.get("study_instance_uid", "") or ""),
             note="; ".join(
-                n for n in (self.base_note, _note(base, follow) if base and follow else "") if n
+                n
+                for n in (
+                    self.base_note,
+                    self._qc_note(base, follow),
+                    _note(base, follow) if base and follow else "",
+                )
+                if n
             ),
         )
 
@@ -430,17 +471,26 @@ class _Pending:
         ]
 
 
-def _unusable(row: Mapping[str, Any], role: str) -> str:
-    """Why a study cannot be compared ('' when it can)."""
+def _failure(row: Mapping[str, Any], role: str) -> str:
+    """Why a study has no measurement at all ('' when it has one)."""
     status = str(row.get("status", "ok") or "ok").strip().lower()
+    if status in MEASURED_STATUSES:
+        return ""
     uid = str(row.get("series_instance_uid", "") or "?")
-    if status != "ok":
-        error = str(row.get("error", "") or "no error message")
-        return f"{role} measurement failed (series {uid}): {error}"
-    flags = [f for f in str(row.get("qc_flags", "") or "").split(";") if f.strip()]
-    if flags:
-        return f"{role} measurement QC-flagged (series {uid}): {', '.join(flags)}"
-    return ""
+    error = str(row.get("error", "") or "no error message")
+    return f"{role} measurement failed (series {uid}): {error}"
+
+
+def _qc_failure(row: Mapping[str, Any]) -> str:
+    """The QC criteria a measured study failed, comma-separated ('' when it passed).
+
+    A row of an older schema (status ``ok`` with ``qc_flags``) counts as QC-failed.
+    """
+    flags = [f.strip() for f in str(row.get("qc_flags", "") or "").split(";") if f.strip()]
+    status = str(row.get("status", "ok") or "ok").strip().lower()
+    if not flags and status == "qc_failed":
+        flags = ["status qc_failed"]
+    return ", ".join(flags)
 
 
 def _note(base: Mapping[str, Any], follow: Mapping[str, Any]) -> str:
@@ -461,6 +511,22 @@ _PROVENANCE = (
 
 
 # -- values ---------------------------------------------------------------------
+def _field_values(cls: type, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of a row dataclass from CSV strings (by field type;
+    missing columns become empty, NaN or 0)."""
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        raw = row.get(f.name, "")
+        if f.type == "float":
+            values[f.name] = _float(raw)
+        elif f.type == "int":
+            number = _float(raw)
+            values[f.name] = int(number) if math.isfinite(number) else 0
+        else:
+            values[f.name] = "" if raw is None else str(raw)
+    return values
+
+
 def _as_row(item: Mapping[str, Any] | Measurement) -> dict[str, Any]:
     if isinstance(item, Measurement):
         return dict(item.to_row())

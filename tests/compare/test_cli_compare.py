@@ -128,3 +128,32 @@ def test_other_major_schema_is_refused(tmp_path: Path) -> None:
         w.writerow(m)
     with pytest.raises(WallthickError, match="schema_version 2.0 is not supported"):
         read_measurements(path)
+
+
+def test_compare_cli_include_qc_failed(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    path = tmp_path / "measurements.csv"
+    flagged = replace(_m("A", "20240401", 12.0, 9.1, "1.2"), qc_flags=("long_axis",))
+    _write_table(path, [_m("A", "20240101", 10.0, 9.0, "1.1"), flagged])
+    out = tmp_path / "c.csv"
+    assert main(["compare", str(path), "--out", str(out)]) == 1
+    assert {r.flag for r in read_comparison_csv(out)} == {"not_compared"}
+    assert main(["compare", str(path), "--out", str(out), "--include-qc-failed"]) == 0
+    rows = read_comparison_csv(out)
+    assert [r.flag for r in rows if r.wall == "septal"] == ["thickened"]
+    assert all("compared on request" in r.note for r in rows)
+
+
+def test_compare_cli_writes_the_segment_table(table: Path, tmp_path: Path) -> None:
+    from wallthick.report.tables import read_segment_comparison_csv
+
+    out = tmp_path / "comparison.csv"
+    assert main(["compare", str(table), "--out", str(out)]) == 0
+    segs = read_segment_comparison_csv(tmp_path / "comparison_segments.csv")
+    assert len(segs) == 2 * 17  # two pairs; these rows have no segment values
+    assert {c.flag for c in segs} == {"not_compared"}
+    assert all(c.reason.startswith("missing value: baseline aha_") for c in segs)
+    custom = tmp_path / "elsewhere.csv"
+    assert main(["compare", str(table), "--out", str(out), "--segments-out", str(custom)]) == 0
+    assert len(read_segment_comparison_csv(custom)) == 34

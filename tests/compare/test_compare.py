@@ -141,9 +141,9 @@ def test_single_study_is_reported_not_dropped() -> None:
         (
             {"qc": "wall_thickness_range;lv_coverage"},
             {},
-            "baseline measurement QC-flagged (series se.A.20240101): wall_thickness_range, lv_coverage",
+            "baseline measurement QC-failed (series se.A.20240101): wall_thickness_range, lv_coverage",
         ),
-        ({}, {"qc": "lv_coverage"}, "follow-up measurement QC-flagged"),
+        ({}, {"qc": "lv_coverage"}, "follow-up measurement QC-failed"),
     ],
 )
 def test_failed_and_qc_flagged_are_not_compared(
@@ -270,10 +270,65 @@ def test_usable_baseline_option() -> None:
         ("20240601", "thickened"),
     ]
     assert sept[0].reason.startswith(
-        "study before the earliest usable baseline; study measurement QC-flagged"
+        "study before the earliest usable baseline; study measurement QC-failed"
     )
     assert sept[1].baseline_date == "20240201"
     assert sept[1].note == "baseline is the earliest usable study"
     # nothing changes when the earliest study is usable
     good = [row("A", "20240101"), row("A", "20240601")]
     assert compare_measurements(good, usable_baseline=True) == compare_measurements(good)
+
+
+# -- status qc_failed ---------------------------------------------------------
+def test_qc_failed_status_is_not_compared_by_default() -> None:
+    rows = [row("A", "20240101"), row("A", "20240601", 12.0, status="qc_failed", qc="fov_clipping")]
+    out = compare_measurements(rows)
+    assert [r.flag for r in out] == ["not_compared", "not_compared"]
+    assert all(r.reason.startswith("follow-up measurement QC-failed") for r in out)
+    assert all("fov_clipping" in r.reason and not r.note for r in out)
+
+
+def test_qc_failed_status_without_flags_still_counts() -> None:
+    rows = [row("A", "20240101", status="qc_failed"), row("A", "20240601")]
+    out = compare_measurements(rows)
+    assert all(r.reason.endswith("status qc_failed") for r in out)
+
+
+def test_qc_failed_compared_on_request_with_a_note() -> None:
+    rows = [row("A", "20240101"), row("A", "20240601", 12.0, status="qc_failed", qc="long_axis")]
+    out = compare_measurements(rows, include_qc_failed=True)
+    sept = by(out, "septal")[0]
+    assert sept.flag == "thickened" and sept.reason == ""
+    assert "follow-up QC-failed (long_axis), compared on request" in sept.note
+    pair = compare_pair(rows[0], rows[1], include_qc_failed=True)
+    assert by(pair, "septal")[0].flag == "thickened"
+    sets = compare_sets([rows[0]], [rows[1]], include_qc_failed=True)
+    assert by(sets, "septal")[0].flag == "thickened"
+
+
+def test_include_qc_failed_never_compares_failed_or_missing_values() -> None:
+    rows = [
+        row("A", "20240101"),
+        row("A", "20240601", status="failed", error="no LV found"),
+        row("B", "20240101"),
+        row("B", "20240601", "", status="qc_failed", qc="missing_value"),
+    ]
+    out = compare_measurements(rows, include_qc_failed=True)
+    a = [r for r in out if r.group == "A"]
+    assert all(r.flag == "not_compared" and "measurement failed" in r.reason for r in a)
+    b_sept = by([r for r in out if r.group == "B"], "septal")[0]
+    assert b_sept.flag == "not_compared" and b_sept.reason.startswith("missing value")
+    assert by([r for r in out if r.group == "B"], "posterior")[0].flag == "stable"
+
+
+def test_usable_baseline_skips_a_qc_failed_baseline() -> None:
+    rows = [
+        row("A", "20240101", status="qc_failed", qc="cavity_volume_range"),
+        row("A", "20240301"),
+        row("A", "20240601", 12.0),
+    ]
+    out = compare_measurements(rows, usable_baseline=True)
+    compared = [r for r in out if r.compared]
+    assert {r.baseline_date for r in compared} == {"20240301"}
+    early = [r for r in out if r.followup_date == "20240101"]
+    assert all("QC-failed" in r.reason for r in early)

@@ -242,3 +242,19 @@ def test_multiphase_skips_a_phase_that_cannot_be_segmented():
     assert m.phase == "40%"
     assert [p.chosen for p in m.phases] == [False, False, True]
     assert math.isnan(m.phases[1].lv_cavity_volume_ml)
+
+
+def test_every_segment_has_its_own_uncertainty(result):
+    m = result.measurement
+    row = m.to_row()
+    for s in m.segments:
+        assert s.n_points > 0 and math.isfinite(s.uncertainty_mm) and s.uncertainty_mm > 0
+        assert row[f"aha_{s.segment}_uncertainty_mm"] == f"{s.uncertainty_mm:.3f}"
+    # the same model on fewer lines: a segment is known about as well as its wall or worse
+    for wall_u, segs in (
+        (m.septal_uncertainty_mm, (2, 3, 8, 9)),
+        (m.posterior_uncertainty_mm, (5, 11)),
+    ):
+        assert min(m.segment(s).uncertainty_mm for s in segs) > 0.8 * wall_u
+    back = type(m).from_dict(m.to_dict())
+    assert back.segment(9).uncertainty_mm == pytest.approx(m.segment(9).uncertainty_mm)

@@ -125,7 +125,7 @@ def _measurement(
     pid: str, day: str, sept: float, post: float, uid: str, qc: tuple[str, ...] = ()
 ) -> Measurement:
     segs = tuple(
-        SegmentStats(s, sept if s in (2, 3, 8, 9) else post + 0.1 * s, 0, 0, 0.5, 50)
+        SegmentStats(s, sept if s in (2, 3, 8, 9) else post + 0.1 * s, 0, 0, 0.5, 50, 0.3)
         for s in range(1, 18)
     )
     return Measurement(

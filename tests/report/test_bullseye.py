@@ -53,3 +53,18 @@ def test_draw_bullseye_colours_and_missing() -> None:
     with pytest.raises(ValueError, match="'vmin' < 'vmax'"):
         draw_bullseye(ax, values, vmin=1.0, vmax=1.0)
     assert math.isfinite(values[1])
+
+
+def test_marked_segments_are_outlined_with_their_direction() -> None:
+    fig = Figure()
+    ax = fig.subplots()
+    values = {s: 0.1 * s for s in range(1, 18)}
+    draw_bullseye(
+        ax, values, vmin=-2.0, vmax=2.0, fmt="{:+.1f}", marks={5: "thickened", 9: "thinned"}
+    )
+    wedges = [p for p in ax.patches if isinstance(p, Wedge)]  # segments 1-16 in order
+    widths = {seg: w.get_linewidth() for seg, w in zip(range(1, 17), wedges, strict=True)}
+    assert widths[5] == widths[9] >= 2 * max(v for s, v in widths.items() if s not in (5, 9))
+    assert wedges[4].get_edgecolor()[:3] == (0.0, 0.0, 0.0)
+    texts = [t.get_text() for t in ax.texts]
+    assert "5\n+0.5 ▲" in texts and "9\n+0.9 ▼" in texts and "6\n+0.6" in texts

@@ -25,7 +25,12 @@ def test_write_report_contents(results_dir: Path, tmp_path: Path) -> None:
     for data in imgs:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "PAT-A" in text and "Subject 2: PAT-B" in text
-    assert "thickened" in text and "QC-flagged" in text and "no LV found" in text
+    assert (
+        "thickened" in text
+        and "QC-failed" in text
+        and "qc_failed" in text
+        and "no LV found" in text
+    )
     assert "wallthick" in text and "floor_mm" in text and "half-max" in text
     # PNG files next to the HTML, named without patient IDs
     names = sorted(p.name for p in files.figures)
@@ -83,3 +88,24 @@ def test_report_errors(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="run 'wallthick batch' first"):
         write_report(tmp_path / "empty", tmp_path / "r.html")
+
+
+def test_report_lists_segments_changed_beyond_error(results_dir: Path, tmp_path: Path) -> None:
+    import html as html_lib
+
+    from wallthick.compare import compare_measurements
+    from wallthick.regional import compare_segments
+    from wallthick.report.tables import read_measurements
+
+    out = tmp_path / "r.html"
+    write_report(results_dir, out, pdf=False)
+    text = html_lib.unescape(out.read_text(encoding="utf-8"))
+    section = text.split("id='regional'")[1].split("id='waterfall'")[0]
+    rows = read_measurements(results_dir)
+    expected = [c for c in compare_segments(rows, compare_measurements(rows)) if c.changed]
+    # PAT-A: septal segments +2.5 mm at the last visit (u 0.3 each), nothing else
+    assert sorted(c.segment for c in expected) == [2, 3, 8, 9]
+    assert {c.flag for c in expected} == {"thickened"}
+    for c in expected:
+        assert f"{c.segment} {c.segment_name}" in section
+    assert section.count("<tr class='flag-thickened'>") == len(expected)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wallthick.measure.result import CSV_COLUMNS, Measurement
+from wallthick.measure.result import CSV_COLUMNS, MEASURED_STATUSES, STATUSES, Measurement
 
 __all__ = [
     "CORRECTED_NIFTI",
@@ -222,7 +222,7 @@ def read_record(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         logger.warning("ignoring unreadable record %s (%s)", path, exc)
         return None
-    if not isinstance(record, dict) or record.get("status") not in ("ok", "failed"):
+    if not isinstance(record, dict) or record.get("status") not in STATUSES:
         logger.warning("ignoring incomplete record %s", path)
         return None
     if not isinstance(record.get("row"), dict):
@@ -318,7 +318,7 @@ def load_results(out_dir: str | os.PathLike[str]) -> list[StoredResult]:
 
 def _stored(folder: Path, record: dict[str, Any]) -> StoredResult:
     measurement = None
-    if record["status"] == "ok" and isinstance(record.get("measurement"), dict):
+    if record["status"] in MEASURED_STATUSES and isinstance(record.get("measurement"), dict):
         try:
             measurement = Measurement.from_dict(record["measurement"])
         except (TypeError, ValueError, KeyError) as exc:

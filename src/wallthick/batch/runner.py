@@ -149,7 +149,7 @@ class SeriesOutcome:
     """How one task ended (given to the progress callback and in the summary)."""
 
     label: str  # the series folder name: identifies nobody
-    status: str  # "ok" | "failed"
+    status: str  # "ok" | "qc_failed" | "failed" (wallthick.measure.STATUSES)
     reused: bool
     error: str  # redacted unless show_phi
     elapsed_s: float
@@ -172,6 +172,10 @@ class BatchSummary:
         return sum(o.status == "ok" for o in self.outcomes)
 
     @property
+    def n_qc_failed(self) -> int:
+        return sum(o.status == "qc_failed" for o in self.outcomes)
+
+    @property
     def n_failed(self) -> int:
         return sum(o.status == "failed" for o in self.outcomes)
 
@@ -181,8 +185,9 @@ class BatchSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 every measured series is ok; 1 a series failed or nothing was measured."""
-        return 0 if self.n_failed == 0 and self.n_ok > 0 else 1
+        """0 every measured series is ok; 1 a series failed or failed QC, or nothing
+        was measured."""
+        return 0 if self.n_failed == 0 and self.n_qc_failed == 0 and self.n_ok > 0 else 1
 
 
 Progress = Callable[[SeriesOutcome], None]
@@ -566,6 +571,7 @@ def _manifest(
 def _counts(summary: BatchSummary) -> dict[str, Any]:
     return {
         "n_ok": summary.n_ok,
+        "n_qc_failed": summary.n_qc_failed,
         "n_failed": summary.n_failed,
         "n_reused": summary.n_reused,
         "elapsed_s": round(summary.elapsed_s, 3),

@@ -416,7 +416,7 @@ def _ok_record(
     m = replace(m, series=info)
     return {
         **_base_record(task, settings),
-        "status": "ok",
+        "status": m.status,
         "row": row,
         "measurement": m.to_dict(),
         "phases": m.to_dict()["phases"],

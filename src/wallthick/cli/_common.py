@@ -138,6 +138,10 @@ def print_summary(
     reused = f" ({summary.n_reused} reused from an earlier run)" if summary.n_reused else ""
     print(f"wallthick {command}: {summary.n_series_found} series found, {took}", file=out)
     print(f"  measured ok     {summary.n_ok}{reused}", file=out)
+    print(
+        f"  QC failed       {summary.n_qc_failed} (measured, values not usable as they are)",
+        file=out,
+    )
     print(f"  failed          {summary.n_failed}", file=out)
     if summary.skipped:
         print(f"  skipped         {len(summary.skipped)} (reasons in skipped.csv)", file=out)
@@ -153,7 +157,13 @@ def print_summary(
         print("Failed series (details in each folder's log.txt):", file=out)
         for o in failures:
             print(_describe(o, show_phi), file=out)
-    ok = [o for o in summary.outcomes if o.status == "ok" and o.row.get("qc_flags")]
-    if ok:
-        print(f"QC flags raised on {len(ok)} series (column qc_flags).", file=out)
+    flagged = [o for o in summary.outcomes if o.status == "qc_failed"]
+    if flagged:
+        print(
+            f"QC failed on {len(flagged)} series (status qc_failed; criteria in column "
+            "qc_flags): look at their qc.png, correct the segmentation and run again.",
+            file=out,
+        )
+        for o in flagged:
+            print(f"  {o.label}: {o.row.get('qc_flags', '').replace(';', ', ')}", file=out)
     print(f"Results: {summary.out_dir / 'measurements.csv'}", file=out)

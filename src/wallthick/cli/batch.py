@@ -107,6 +107,7 @@ class _ProgressBar:
         self._disable = disable
         self._bar: Any = None
         self._failed = 0
+        self._qc_failed = 0
 
     def start(self, total: int) -> None:
         from tqdm import tqdm
@@ -119,7 +120,8 @@ class _ProgressBar:
         if self._bar is None:
             return
         self._failed += outcome.status == "failed"
-        self._bar.set_postfix(failed=self._failed, refresh=False)
+        self._qc_failed += outcome.status == "qc_failed"
+        self._bar.set_postfix(failed=self._failed, qc_failed=self._qc_failed, refresh=False)
         self._bar.update(1)
 
     def close(self) -> None:

@@ -26,7 +26,13 @@ from wallthick.compare import (
     compare_sets,
 )
 from wallthick.errors import WallthickError
-from wallthick.report.tables import read_measurements, write_comparison_csv
+from wallthick.regional import SegmentChange, compare_segments
+from wallthick.report.tables import (
+    read_measurements,
+    segment_comparison_path,
+    write_comparison_csv,
+    write_segment_comparison_csv,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -71,6 +77,13 @@ def add_parser(subparsers: Any) -> None:
         "CSV tables or measurement.json records",
     )
     p.add_argument("--out", "-o", type=Path, required=True, help="comparison CSV to write")
+    p.add_argument(
+        "--segments-out",
+        type=Path,
+        default=None,
+        help="per-segment comparison CSV (17 AHA segments per pair, Holm-controlled flags); "
+        "default: OUT with '_segments' added to its name",
+    )
     p.add_argument("--key", default="patient_id", help="column grouping one subject's studies")
     p.add_argument(
         "--baseline",
@@ -94,8 +107,14 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--usable-baseline",
         action="store_true",
-        help="when a subject's earliest study failed or is QC-flagged, use its earliest "
+        help="when a subject's earliest study failed or failed QC, use its earliest "
         "usable study as baseline (said in the 'note' column)",
+    )
+    p.add_argument(
+        "--include-qc-failed",
+        action="store_true",
+        help="compare measurements with status qc_failed too (said in the 'note' column); "
+        "default: reported not_compared",
     )
     p.set_defaults(func=run)
 
@@ -121,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
                 floor_mm=args.floor_mm,
                 confidence=args.confidence,
                 usable_baseline=args.usable_baseline,
+                include_qc_failed=args.include_qc_failed,
             )
         else:
             rows = compare_sets(
@@ -129,13 +149,27 @@ def run(args: argparse.Namespace) -> int:
                 key=args.key,
                 floor_mm=args.floor_mm,
                 confidence=args.confidence,
+                include_qc_failed=args.include_qc_failed,
             )
+        segments = compare_segments([r for t in tables for r in t], rows)
         write_comparison_csv(rows, args.out)
+        segments_out = args.segments_out or segment_comparison_path(args.out)
+        write_segment_comparison_csv(segments, segments_out)
     except (FileNotFoundError, ValueError, WallthickError) as exc:
         print(f"wallthick compare: {exc}")
         return 2
     print(_summary(rows, args.out))
+    print(_segment_summary(segments, segments_out))
     return 0 if all(r.compared for r in rows) else 1
+
+
+def _segment_summary(segments: list[SegmentChange], out: Path) -> str:
+    changed = [c for c in segments if c.changed]
+    pairs = {(c.group, c.baseline_series_uid, c.followup_series_uid) for c in changed}
+    return (
+        f"AHA segments changed beyond error (Holm over each pair's segments): "
+        f"{len(changed)} in {len(pairs)} pair(s); written to {out}"
+    )
 
 
 def _summary(rows: list[ComparisonRow], out: Path) -> str:

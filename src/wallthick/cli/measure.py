@@ -12,6 +12,7 @@ from wallthick.cli._common import (
     print_summary,
     usage_error,
 )
+from wallthick.measure import MEASURED_STATUSES
 
 __all__ = ["add_parser", "run"]
 
@@ -48,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("measure", str(exc))
     print_summary(summary, "measure", args.show_phi)
     for outcome in summary.outcomes:
-        if outcome.status == "ok":
+        if outcome.status in MEASURED_STATUSES:
             row = outcome.row
+            qc = "" if outcome.status == "ok" else f" - QC FAILED: {row['qc_flags']}"
             print(
                 f"septal {row['septal_thickness_mm']} ± {row['septal_uncertainty_mm']} mm, "
                 f"posterior {row['posterior_wall_thickness_mm']} ± "
-                f"{row['posterior_uncertainty_mm']} mm (phase {row['phase'] or 'n/a'})"
+                f"{row['posterior_uncertainty_mm']} mm (phase {row['phase'] or 'n/a'}){qc}"
             )
     return summary.exit_code

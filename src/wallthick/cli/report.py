@@ -38,6 +38,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--floor-mm", type=_non_negative_mm, default=DEFAULT_FLOOR_MM)
     p.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE)
     p.add_argument("--usable-baseline", action="store_true", help="see compare")
+    p.add_argument("--include-qc-failed", action="store_true", help="see compare")
     p.add_argument("--no-pdf", action="store_true", help="do not write the PDF")
     p.set_defaults(func=run)
 
@@ -55,10 +56,14 @@ def run(args: argparse.Namespace) -> int:
                 floor_mm=args.floor_mm,
                 confidence=args.confidence,
                 usable_baseline=args.usable_baseline,
+                include_qc_failed=args.include_qc_failed,
             )
             options = {
                 "baseline": args.baseline
-                or ("earliest usable study" if args.usable_baseline else "earliest study")
+                or ("earliest usable study" if args.usable_baseline else "earliest study"),
+                "QC-failed scans": "compared on request"
+                if args.include_qc_failed
+                else "not compared",
             }
         files = write_report(
             args.results_dir, args.out, comparison, pdf=not args.no_pdf, options=options

@@ -31,7 +31,9 @@ from wallthick.measure.options import MeasureOptions
 from wallthick.measure.pipeline import measure_wall_thickness, select_end_diastole
 from wallthick.measure.result import (
     CSV_COLUMNS,
+    MEASURED_STATUSES,
     SCHEMA_VERSION,
+    STATUSES,
     LVFrame,
     Measurement,
     MeasurementResult,
@@ -45,10 +47,12 @@ from wallthick.measure.sax import long_axis_planes, reformat, short_axis_axes, s
 __all__ = [
     "AHA_SEGMENTS",
     "CSV_COLUMNS",
+    "MEASURED_STATUSES",
     "POSTERIOR_SEGMENTS",
     "SCHEMA_VERSION",
     "SEGMENT_NAMES",
     "SEPTAL_SEGMENTS",
+    "STATUSES",
     "LVFrame",
     "MeasureOptions",
     "Measurement",

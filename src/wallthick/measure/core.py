@@ -89,7 +89,7 @@ def measure_labels(
     opts = options or MeasureOptions()
     series = series or _series_from(image, labels)
     an = analyse_wall(labels, image, opts)
-    stats = tuple(_segment_stats(an.prof.thickness_mm, an.seg, s) for s in AHA_SEGMENTS)
+    stats = tuple(_segment_stats(an, s, opts) for s in AHA_SEGMENTS)
     septal = _region_value(an, SEPTAL_SEGMENTS, opts)
     posterior = _region_value(an, POSTERIOR_SEGMENTS, opts)
     cavity_ml, myo_ml = _refined_volumes_ml(an.crop, an.prof, an.seg > 0)
@@ -97,7 +97,14 @@ def measure_labels(
         crop=an.crop,
         full_shape=labels.shape,
         frame=an.frame,
-        values=QCValues(septal.thickness_mm, posterior.thickness_mm, cavity_ml, stats),
+        values=QCValues(
+            septal.thickness_mm,
+            posterior.thickness_mm,
+            cavity_ml,
+            stats,
+            septal_uncertainty_mm=septal.uncertainty_mm,
+            posterior_uncertainty_mm=posterior.uncertainty_mm,
+        ),
         options=opts,
     )
     _raise_on_severe(flags, series, opts)
@@ -251,13 +258,15 @@ def _above_base(crop: LVCrop, frame: FrameGeometry) -> npt.NDArray[np.bool_]:
     return np.asarray(below & ~lv & (axial > frame.level_base - 5.0))
 
 
-def _segment_stats(thick: FloatArray, seg: npt.NDArray[np.uint8], number: int) -> SegmentStats:
-    t = thick[seg == number]
+def _segment_stats(an: WallAnalysis, number: int, opts: MeasureOptions) -> SegmentStats:
+    """Statistics of one AHA segment; its uncertainty from the same model as the walls."""
+    t = an.prof.thickness_mm[an.seg == number]
     if t.size == 0:
         return SegmentStats(number, math.nan, math.nan, math.nan, math.nan, 0)
     std = float(np.std(t, ddof=1)) if t.size > 1 else 0.0
+    unc = _region_value(an, (number,), opts).uncertainty_mm
     return SegmentStats(
-        number, float(t.mean()), float(np.median(t)), float(t.max()), std, int(t.size)
+        number, float(t.mean()), float(np.median(t)), float(t.max()), std, int(t.size), unc
     )
 
 

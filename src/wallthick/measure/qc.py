@@ -11,7 +11,7 @@ Each failed criterion is a short machine-readable name:
     is in pieces.
 ``segment_coverage``
     an AHA segment 1-16 has too few wall points (or the septal/posterior
-    value could not be formed).
+    value or its uncertainty could not be formed).
 ``fov_clipping``
     the LV touches the border of the image over more than
     ``options.max_border_contact_mm2`` (heart cut by the field of view).
@@ -20,6 +20,9 @@ Each failed criterion is a short machine-readable name:
 ``rv_insertion_not_found``
     no RV contact arc: the septum direction is a default guess, so the
     septal and posterior values are not trustworthy.
+
+Any failed criterion makes the measurement's status ``qc_failed``
+(:attr:`wallthick.measure.result.Measurement.status`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class QCValues:
     posterior_mm: float
     cavity_ml: float
     segments: tuple[SegmentStats, ...]
+    septal_uncertainty_mm: float = 0.0
+    posterior_uncertainty_mm: float = 0.0
 
 
 def quality_flags(
@@ -83,7 +88,8 @@ def quality_flags(
         flags.append("myocardium_continuity")
     counts = {s.segment: s.n_points for s in values.segments}
     low = [s for s in range(1, 17) if counts.get(s, 0) < options.min_segment_points]
-    if low or not all(math.isfinite(v) for v in named):
+    uncertainties = [values.septal_uncertainty_mm, values.posterior_uncertainty_mm]
+    if low or not all(math.isfinite(v) for v in named + uncertainties):
         flags.append("segment_coverage")
     if border_contact_mm2(crop, full_shape) > options.max_border_contact_mm2:
         flags.append("fov_clipping")

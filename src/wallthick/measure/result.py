@@ -25,9 +25,11 @@ from wallthick.volume import ImageVolume, LabelVolume
 __all__ = [
     "AHA_SEGMENTS",
     "CSV_COLUMNS",
+    "MEASURED_STATUSES",
     "POSTERIOR_SEGMENTS",
     "SCHEMA_VERSION",
     "SEPTAL_SEGMENTS",
+    "STATUSES",
     "LVFrame",
     "Measurement",
     "MeasurementResult",
@@ -37,7 +39,19 @@ __all__ = [
     "failed_row",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+
+#: Values of the ``status`` column. ``ok``: measured, every QC criterion passed
+#: and both wall values with their uncertainties present - the numbers are
+#: usable. ``qc_failed``: measured, but a QC criterion failed or a wall value is
+#: missing (the criteria are in ``qc_flags``); review before using the numbers.
+#: ``failed``: not measured (the reason is in ``error``).
+STATUSES: tuple[str, ...] = ("ok", "qc_failed", "failed")
+#: Statuses of rows that carry a measurement (numbers, QC picture, labels).
+MEASURED_STATUSES: tuple[str, ...] = ("ok", "qc_failed")
+#: Criterion added when a wall value or its uncertainty is missing and no QC
+#: criterion already explains it.
+MISSING_VALUE = "missing_value"
 
 CSV_COLUMNS: tuple[str, ...] = (
     "patient_id",
@@ -50,6 +64,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "septal_uncertainty_mm",
     "posterior_uncertainty_mm",
     *(f"aha_{i}_mm" for i in AHA_SEGMENTS),
+    *(f"aha_{i}_uncertainty_mm" for i in AHA_SEGMENTS),
     "lv_cavity_volume_ml",
     "lv_mass_g",
     "phase",
@@ -79,7 +94,12 @@ class SeriesInfo:
 
 @dataclass(frozen=True)
 class SegmentStats:
-    """Thickness statistics of one AHA segment (NaN when not covered)."""
+    """Thickness statistics of one AHA segment (NaN when not covered).
+
+    ``std_mm`` is the spread of the thickness over the segment;
+    ``uncertainty_mm`` the 1-sigma standard uncertainty of its mean
+    (``mean_mm``), from the same model as the septal/posterior values.
+    """
 
     segment: int
     mean_mm: float
@@ -87,6 +107,7 @@ class SegmentStats:
     max_mm: float
     std_mm: float
     n_points: int
+    uncertainty_mm: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -133,27 +154,53 @@ class Measurement:
                 return s
         raise KeyError(f"AHA segment {number} is not in this measurement.")
 
+    @property
+    def failed_criteria(self) -> tuple[str, ...]:
+        """The QC criteria this measurement failed (``qc_flags``), plus
+        ``missing_value`` when a septal/posterior value or uncertainty is
+        missing and no criterion says so already."""
+        values = (
+            self.septal_thickness_mm,
+            self.septal_uncertainty_mm,
+            self.posterior_wall_thickness_mm,
+            self.posterior_uncertainty_mm,
+        )
+        flags = tuple(self.qc_flags)
+        if not flags and not all(math.isfinite(v) for v in values):
+            flags += (MISSING_VALUE,)
+        return flags
+
+    @property
+    def status(self) -> str:
+        """``"ok"`` when no criterion failed, else ``"qc_failed"`` (see :data:`STATUSES`)."""
+        return "qc_failed" if self.failed_criteria else "ok"
+
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-serialisable (NaN becomes ``None``)."""
-        return _jsonable({"schema_version": SCHEMA_VERSION, **asdict(self)})
+        return _jsonable({"schema_version": SCHEMA_VERSION, "status": self.status, **asdict(self)})
 
     def to_row(self) -> dict[str, str]:
         """One ``measurements.csv`` row, keyed by :data:`CSV_COLUMNS`."""
-        by_seg = {s.segment: s.mean_mm for s in self.segments}
+        by_seg = {s.segment: s for s in self.segments}
         row: dict[str, Any] = {
             **{k: getattr(self.series, k) for k in _SERIES_COLUMNS},
             "septal_thickness_mm": self.septal_thickness_mm,
             "posterior_wall_thickness_mm": self.posterior_wall_thickness_mm,
             "septal_uncertainty_mm": self.septal_uncertainty_mm,
             "posterior_uncertainty_mm": self.posterior_uncertainty_mm,
-            **{f"aha_{i}_mm": by_seg.get(i, math.nan) for i in AHA_SEGMENTS},
+            **{f"aha_{i}_mm": by_seg[i].mean_mm for i in AHA_SEGMENTS if i in by_seg},
+            **{
+                f"aha_{i}_uncertainty_mm": by_seg[i].uncertainty_mm
+                for i in AHA_SEGMENTS
+                if i in by_seg
+            },
             "lv_cavity_volume_ml": self.lv_cavity_volume_ml,
             "lv_mass_g": self.lv_mass_g,
             "phase": self.phase,
             "segmentation_source": self.segmentation_source,
             "segmenter": self.segmenter,
-            "qc_flags": ";".join(self.qc_flags),
-            "status": "ok",
+            "qc_flags": ";".join(self.failed_criteria),
+            "status": self.status,
             "error": "",
             "wallthick_version": self.wallthick_version,
             "schema_version": SCHEMA_VERSION,
@@ -165,6 +212,7 @@ class Measurement:
         """Inverse of :meth:`to_dict`."""
         d = dict(data)
         d.pop("schema_version", None)
+        d.pop("status", None)
         d["segments"] = tuple(SegmentStats(**_nan(s)) for s in d.get("segments", ()))
         d["phases"] = tuple(PhaseInfo(**_nan(p)) for p in d.get("phases", ()))
         d["series"] = SeriesInfo(**d.get("series", {}))
@@ -191,6 +239,7 @@ _FLOAT_FIELDS = {
     "median_mm",
     "max_mm",
     "std_mm",
+    "uncertainty_mm",
 }
 
 

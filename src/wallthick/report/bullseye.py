@@ -59,10 +59,13 @@ def draw_bullseye(
     title: str = "",
     colorbar_label: str | None = "mm",
     fmt: str = "{:.1f}",
+    marks: Mapping[int, str] | None = None,
 ) -> ScalarMappable:
     """Draw a 17-segment bull's-eye of ``values_mm`` (segment -> value) on ``ax``.
 
-    Missing or NaN segments are drawn hatched grey. Returns the colour mapping
+    Missing or NaN segments are drawn hatched grey. ``marks`` maps segments to
+    ``"thickened"`` / ``"thinned"``: those get a thick black outline and a
+    ▲ / ▼ after their value (a change beyond error). Returns the colour mapping
     (for a colour bar). A colour bar is added when ``colorbar_label`` is not None.
     """
     if not vmax > vmin:
@@ -71,7 +74,7 @@ def draw_bullseye(
     norm = Normalize(vmin=vmin, vmax=vmax)
     for seg in range(1, 18):
         value = float(values_mm.get(seg, math.nan))
-        _draw_segment(ax, seg, value, colormap, norm, fmt)
+        _draw_segment(ax, seg, value, colormap, norm, fmt, (marks or {}).get(seg, ""))
     ax.set_xlim(-_R_BASAL - 0.6, _R_BASAL + 0.6)
     ax.set_ylim(-_R_BASAL - 0.6, _R_BASAL + 0.6)
     ax.set_aspect("equal")
@@ -91,13 +94,18 @@ def draw_bullseye(
     return mappable
 
 
+_MARK_SYMBOLS = {"thickened": " ▲", "thinned": " ▼"}
+
+
 def _draw_segment(
-    ax: Axes, seg: int, value: float, colormap: Colormap, norm: Normalize, fmt: str
+    ax: Axes, seg: int, value: float, colormap: Colormap, norm: Normalize, fmt: str, mark: str
 ) -> None:
     inner, outer, t1, t2 = segment_geometry(seg)
     missing = not math.isfinite(value)
     face = (0.85, 0.85, 0.85, 1.0) if missing else colormap(norm(value))
-    common = {"facecolor": face, "edgecolor": "white", "linewidth": 1.2}
+    common: dict[str, Any] = {"facecolor": face, "edgecolor": "white", "linewidth": 1.2}
+    if mark in _MARK_SYMBOLS:
+        common.update(edgecolor="black", linewidth=2.4, zorder=3)
     if missing:
         common["hatch"] = "///"
     if seg == 17:
@@ -109,5 +117,8 @@ def _draw_segment(
         cx, cy = mid_r * math.cos(mid_t), mid_r * math.sin(mid_t)
     luminance = 0.5 if missing else float(np.dot(face[:3], (0.299, 0.587, 0.114)))
     color = "black" if luminance > 0.5 else "white"
-    label = f"{seg}\n" + ("n/a" if missing else fmt.format(value))
-    ax.text(cx, cy, label, ha="center", va="center", fontsize=6.5, color=color, linespacing=1.0)
+    label = f"{seg}\n" + ("n/a" if missing else fmt.format(value)) + _MARK_SYMBOLS.get(mark, "")
+    ax.text(
+        cx, cy, label, ha="center", va="center", fontsize=6.5, color=color, linespacing=1.0,
+        zorder=4,
+    )  # fmt: skip

@@ -34,6 +34,8 @@ from matplotlib.image import imread
 
 from wallthick._version import __version__
 from wallthick.compare import FLAGS, WALLS, ComparisonRow, compare_measurements
+from wallthick.measure.result import MEASURED_STATUSES
+from wallthick.regional import SegmentChange, compare_segments
 from wallthick.report import plots
 from wallthick.report._files import atomic_path, atomic_write_text
 from wallthick.report.tables import (
@@ -68,6 +70,7 @@ class _Subject:
     scans: list[dict[str, str]]
     comparisons: list[ComparisonRow]
     baseline_uid: str | None
+    segment_changes: list[SegmentChange] = field(default_factory=list)
     figures: dict[str, Path] = field(default_factory=dict)
 
 
@@ -118,7 +121,8 @@ def write_report(
     rows = _rows(root, records)
     comparisons, shown_options = _comparisons(rows, comparison)
     shown_options.update(options or {})
-    subjects = _subjects(rows, comparisons)
+    segment_changes = compare_segments(rows, comparisons)
+    subjects = _subjects(rows, comparisons, segment_changes)
     fig_dir = out_html.parent / f"{out_html.stem}_figures"
     fig_dir.mkdir(exist_ok=True)
     pdf_path = out_html.with_suffix(".pdf") if pdf else None
@@ -126,7 +130,9 @@ def write_report(
         if pages is not None:
             _pdf_tables(pages, rows, comparisons, shown_options)
         figures = _write_figures(subjects, comparisons, fig_dir, pages)
-        body = _html_body(root, rows, records, subjects, comparisons, figures, shown_options)
+        body = _html_body(
+            root, rows, records, subjects, comparisons, segment_changes, figures, shown_options
+        )
         if pages is not None:
             _pdf_qc_pages(pages, rows, records)
     atomic_write_text(out_html, _HTML_TEMPLATE.format(title="wallthick report", body=body))
@@ -166,7 +172,11 @@ def _comparisons(
     return result, opts
 
 
-def _subjects(rows: list[dict[str, str]], comparisons: list[ComparisonRow]) -> list[_Subject]:
+def _subjects(
+    rows: list[dict[str, str]],
+    comparisons: list[ComparisonRow],
+    segment_changes: Sequence[SegmentChange] = (),
+) -> list[_Subject]:
     key = comparisons[0].key if comparisons else "patient_id"
     by_group: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in rows:
@@ -174,12 +184,15 @@ def _subjects(rows: list[dict[str, str]], comparisons: list[ComparisonRow]) -> l
     comp_by_group: dict[str, list[ComparisonRow]] = defaultdict(list)
     for c in comparisons:
         comp_by_group[c.group].append(c)
+    seg_by_group: dict[str, list[SegmentChange]] = defaultdict(list)
+    for sc in segment_changes:
+        seg_by_group[sc.group].append(sc)
     subjects = []
     for i, group in enumerate(sorted(by_group), start=1):
         scans = sorted(by_group[group], key=_scan_order)
         comps = comp_by_group.get(group, [])
         base = next((c.baseline_series_uid for c in comps if c.baseline_series_uid), None)
-        subjects.append(_Subject(i, group, scans, comps, base))
+        subjects.append(_Subject(i, group, scans, comps, base, seg_by_group.get(group, [])))
     return subjects
 
 
@@ -211,12 +224,15 @@ def _write_figures(
     fig = plots.waterfall_figure(comparisons)
     figures["waterfall"] = _save(fig, fig_dir / "cohort_waterfall.png", pages)
     for s in subjects:
-        ok_scans = [r for r in s.scans if str(r.get("status", "ok")) == "ok"]
+        ok_scans = [r for r in s.scans if str(r.get("status", "ok")) in MEASURED_STATUSES]
         stem = f"subject-{s.index:03d}"
         label = f"Subject {s.index}"
         if ok_scans:
             fig = plots.bullseye_figure(
-                ok_scans, s.baseline_uid, title=f"{label}: AHA segments (mm)"
+                ok_scans,
+                s.baseline_uid,
+                title=f"{label}: AHA segments (mm)",
+                segment_changes=s.segment_changes,
             )
             s.figures["bullseye"] = _save(fig, fig_dir / f"{stem}_bullseye.png", pages)
         fig = plots.timeline_figure(s.scans, s.comparisons, title=f"{label}: thickness over time")
@@ -322,6 +338,7 @@ def _html_body(
     records: Sequence[SeriesRecord],
     subjects: list[_Subject],
     comparisons: list[ComparisonRow],
+    segment_changes: Sequence[SegmentChange],
     figures: Mapping[str, Path],
     options: Mapping[str, Any],
 ) -> str:
@@ -332,6 +349,7 @@ def _html_body(
         f"{_flag_counts(comparisons)}. Generated {e(_now())} by wallthick {e(__version__)} "
         f"from <code>{e(root.name)}</code>.</p>",
         "<nav><a href='#cohort'>Cohort</a> · <a href='#comparison'>Comparison</a> · "
+        "<a href='#regional'>Regional change</a> · "
         "<a href='#waterfall'>Waterfall</a> · <a href='#subjects'>Subjects</a> · "
         "<a href='#qc'>QC pictures</a> · <a href='#software'>Software</a></nav>",
         "<h2 id='cohort'>Cohort</h2>",
@@ -344,6 +362,18 @@ def _html_body(
             _COMPARISON_HEADER,
             [_comparison_cells(c) for c in comparisons],
             [f"flag-{c.flag}" for c in comparisons],
+        ),
+        "<h2 id='regional'>Regional change: segments beyond error</h2>",
+        "<p>Each AHA segment of a compared pair is tested against its own uncertainties "
+        "(z = Δ/√(u<sub>baseline</sub>² + u<sub>follow-up</sub>²)); Holm's step-down "
+        "procedure keeps the chance of any false flag among a pair's segments at "
+        "1 − confidence, and |Δ| must exceed the floor (see docs/comparison.md). "
+        "Only the segments that changed beyond error are listed; they are outlined "
+        "(▲ thickened, ▼ thinned) on each subject's change bull's-eye.</p>",
+        _table(
+            _SEGMENT_HEADER,
+            [_segment_cells(c) for c in segment_changes if c.changed],
+            [f"flag-{c.flag}" for c in segment_changes if c.changed],
         ),
         "<h2 id='waterfall'>Change across the cohort</h2>",
         _figure(figures["waterfall"], "Waterfall of changes from baseline, per wall"),
@@ -358,7 +388,8 @@ def _html_body(
                 _figure(
                     s.figures["bullseye"],
                     "AHA 17-segment bull's-eye at each scan (top) and change from baseline "
-                    "(bottom; raw per-segment differences, not tested against error)",
+                    "(bottom): which segments thickened (▲) or thinned (▼) beyond error, "
+                    "outlined; Holm-controlled over the 17 segments",
                 )
             )
         parts.append(_figure(s.figures["timeline"], "Septal and posterior thickness over time"))
@@ -383,6 +414,35 @@ def _cohort_cells(r: Mapping[str, str]) -> list[str]:
     ]
 
 
+_SEGMENT_HEADER = (
+    "patient",
+    "baseline",
+    "follow-up",
+    "segment",
+    "baseline (mm)",
+    "follow-up (mm)",
+    "Δ (mm)",
+    "z",
+    "Holm p",
+    "flag",
+)
+
+
+def _segment_cells(c: SegmentChange) -> list[str]:
+    return [
+        c.patient_id,
+        c.baseline_date,
+        c.followup_date,
+        f"{c.segment} {c.segment_name}",
+        _num_text(c.baseline_mm, 2),
+        _num_text(c.followup_mm, 2),
+        _num_text(c.delta_mm, 2, signed=True),
+        _num_text(c.z, 1, signed=True),
+        f"{c.p_holm:.2g}",
+        c.flag,
+    ]
+
+
 def _comparison_cells(c: ComparisonRow) -> list[str]:
     return [
         c.patient_id,
@@ -400,9 +460,10 @@ def _comparison_cells(c: ComparisonRow) -> list[str]:
 
 
 def _row_class(r: Mapping[str, str]) -> str:
-    if str(r.get("status", "ok")) != "ok":
+    status = str(r.get("status", "ok"))
+    if status not in MEASURED_STATUSES:
         return "failed"
-    return "qc" if r.get("qc_flags") else ""
+    return "qc" if status == "qc_failed" or r.get("qc_flags") else ""
 
 
 def _table(header: Sequence[str], body: list[list[str]], classes: Sequence[str]) -> str:
@@ -439,7 +500,12 @@ def _qc_section(rows: list[dict[str, str]], records: Sequence[SeriesRecord]) -> 
                 f"<p class='noqc'>{html.escape(label)}: no QC picture ({html.escape(row.get('status', ''))}).</p>"
             )
         else:
-            parts.append(_figure(png, f"QC: {label}", alt=f"QC picture {label}"))
+            verdict = (
+                f" - QC FAILED ({row.get('qc_flags', '').replace(';', ', ')})"
+                if _row_class(row) == "qc"
+                else ""
+            )
+            parts.append(_figure(png, f"QC: {label}{verdict}", alt=f"QC picture {label}"))
     return "\n".join(parts) or "<p>No QC pictures found.</p>"
 
 

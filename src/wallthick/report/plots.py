@@ -19,6 +19,7 @@ from matplotlib.patches import Patch
 
 from wallthick.compare import WALLS, ComparisonRow
 from wallthick.measure.aha import AHA_SEGMENTS
+from wallthick.regional import SegmentChange
 from wallthick.report.bullseye import draw_bullseye
 
 __all__ = [
@@ -60,12 +61,17 @@ def study_datetime(row: Mapping[str, str]) -> datetime | None:
 
 
 def bullseye_figure(
-    scans: Sequence[Mapping[str, str]], baseline_uid: str | None, title: str = ""
+    scans: Sequence[Mapping[str, str]],
+    baseline_uid: str | None,
+    title: str = "",
+    segment_changes: Sequence[SegmentChange] = (),
 ) -> Figure:
     """Thickness bull's-eyes of each scan (top) and change from baseline (bottom).
 
     ``scans`` are one subject's rows in time order; ``baseline_uid`` picks the
-    reference scan (default: the first).
+    reference scan (default: the first). Segments that ``segment_changes``
+    (:func:`wallthick.regional.compare_segments`) flag as changed beyond error
+    are outlined and marked ▲ / ▼ on the change maps.
     """
     if not scans:
         raise ValueError("Argument 'scans' must hold at least one measurements row.")
@@ -79,24 +85,41 @@ def bullseye_figure(
     base_vals = segment_values(base)
     deltas = [{k: vals[k] - base_vals[k] for k in vals} for vals in values]
     dmax = max([2.0, *(abs(v) for d in deltas for v in d.values() if math.isfinite(v))])
+    flagged: dict[tuple[str, str], dict[int, str]] = {}
+    for c in segment_changes:
+        if c.flag != "not_compared":
+            marks = flagged.setdefault((c.baseline_series_uid, c.followup_series_uid), {})
+            if c.changed:
+                marks[c.segment] = c.flag
+    base_uid = str(base.get("series_instance_uid", ""))
     for i, (scan, vals, delta) in enumerate(zip(scans, values, deltas, strict=True)):
         label = _scan_label(scan) + (" (baseline)" if scan is base else "")
-        if scan.get("qc_flags"):
-            label += "\nQC-flagged: not compared"
+        if scan.get("status") == "qc_failed" or scan.get("qc_flags"):
+            label += "\nQC failed: not compared"
         draw_bullseye(axes[0, i], vals, vmin=0.0, vmax=vmax, cmap="viridis", title=label)
         if scan is base:
             axes[1, i].axis("off")
             axes[1, i].text(0.5, 0.5, "change from baseline →", ha="center", fontsize=9)
             continue
+        pair = (base_uid, str(scan.get("series_instance_uid", "")))
+        marks = flagged.get(pair, {})
+        change_title = f"change {_scan_label(scan)}"
+        if pair in flagged:
+            change_title += (
+                f"\n{len(marks)} segment(s) beyond error" if marks else "\nno segment beyond error"
+            )
+        elif segment_changes:
+            change_title += "\nsegments not tested"
         draw_bullseye(
             axes[1, i],
             delta,
             vmin=-dmax,
             vmax=dmax,
             cmap="RdBu_r",
-            title=f"change {_scan_label(scan)}",
+            title=change_title,
             colorbar_label="Δ mm",
             fmt="{:+.1f}",
+            marks=marks,
         )
     for ax in axes.ravel()[len(scans) :]:
         if not ax.has_data() and not ax.patches:
@@ -136,13 +159,14 @@ def timeline_figure(
             ax.annotate(
                 text, (x, y), textcoords="offset points", xytext=(6, 6 - 14 * k), fontsize=7
             )
-    failed = [s for s in scans if str(s.get("status", "ok")) != "ok"]
-    for s in failed:
-        when = study_datetime(s)
-        if when is not None:
-            xw = float(mdates.date2num(when))
-            ax.axvline(xw, color=FLAG_COLORS["not_compared"], ls=":", lw=1)
-            ax.text(xw, 0.02, " failed", transform=ax.get_xaxis_transform(), fontsize=7)
+    for s in scans:
+        status, when = str(s.get("status", "ok")), study_datetime(s)
+        if status == "ok" or when is None:
+            continue
+        xw = float(mdates.date2num(when))
+        ax.axvline(xw, color=FLAG_COLORS["not_compared"], ls=":", lw=1)
+        text = " QC failed" if status == "qc_failed" else " failed"
+        ax.text(xw, 0.02, text, transform=ax.get_xaxis_transform(), fontsize=7)
     ax.set_ylabel("wall thickness (mm)")
     ax.grid(alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()

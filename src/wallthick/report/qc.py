@@ -227,7 +227,8 @@ def _title(result: MeasurementResult) -> str:
     if m.phase:
         line2.append(f"phase {m.phase}")
     line2.append(f"segmentation {m.segmentation_source}")
-    qc = "QC: " + (", ".join(m.qc_flags) if m.qc_flags else "no flags")
+    failed = m.failed_criteria
+    qc = "QC FAILED: " + ", ".join(failed) if failed else "QC: passed"
     return (
         f"Septal {_fmt_pm(m.septal_thickness_mm, m.septal_uncertainty_mm)}    "
         f"Posterior {_fmt_pm(m.posterior_wall_thickness_mm, m.posterior_uncertainty_mm)}\n"

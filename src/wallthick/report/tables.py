@@ -23,6 +23,7 @@ from typing import Any
 from wallthick.compare import COMPARISON_COLUMNS, ComparisonRow
 from wallthick.errors import WallthickError
 from wallthick.measure.result import CSV_COLUMNS, SCHEMA_VERSION, Measurement
+from wallthick.regional import SEGMENT_COMPARISON_COLUMNS, SegmentChange
 from wallthick.report._files import atomic_write_text
 
 __all__ = [
@@ -32,7 +33,10 @@ __all__ = [
     "find_series_records",
     "read_comparison_csv",
     "read_measurements",
+    "read_segment_comparison_csv",
+    "segment_comparison_path",
     "write_comparison_csv",
+    "write_segment_comparison_csv",
 ]
 
 logger = logging.getLogger(__name__)
@@ -68,12 +72,7 @@ def read_measurements(path: str | os.PathLike[str]) -> list[dict[str, str]]:
 def write_comparison_csv(rows: Iterable[ComparisonRow], path: str | os.PathLike[str]) -> None:
     """Write comparison rows as CSV (:data:`~wallthick.compare.COMPARISON_COLUMNS`),
     atomically (temporary file in the same folder, then rename)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(COMPARISON_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow(r.to_row())
-    atomic_write_text(Path(path), buf.getvalue())
+    _write_table((r.to_row() for r in rows), COMPARISON_COLUMNS, Path(path))
 
 
 def read_comparison_csv(path: str | os.PathLike[str]) -> list[ComparisonRow]:
@@ -82,6 +81,28 @@ def read_comparison_csv(path: str | os.PathLike[str]) -> list[ComparisonRow]:
     if not p.is_file():
         raise FileNotFoundError(f"{p}: comparison file not found.")
     return [ComparisonRow.from_row(r) for r in _read_csv(p, required=("wall", "flag"))]
+
+
+def segment_comparison_path(comparison_csv: str | os.PathLike[str]) -> Path:
+    """Where the per-segment table of a comparison CSV goes: ``<stem>_segments.csv``."""
+    p = Path(comparison_csv)
+    return p.with_name(p.stem + "_segments.csv")
+
+
+def write_segment_comparison_csv(
+    rows: Iterable[SegmentChange], path: str | os.PathLike[str]
+) -> None:
+    """Write per-segment comparison rows (:data:`~wallthick.regional.SEGMENT_COMPARISON_COLUMNS`),
+    atomically."""
+    _write_table((r.to_row() for r in rows), SEGMENT_COMPARISON_COLUMNS, Path(path))
+
+
+def read_segment_comparison_csv(path: str | os.PathLike[str]) -> list[SegmentChange]:
+    """Inverse of :func:`write_segment_comparison_csv`."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: segment comparison file not found.")
+    return [SegmentChange.from_row(r) for r in _read_csv(p, required=("segment", "flag"))]
 
 
 @dataclass(frozen=True)
@@ -129,6 +150,15 @@ def _check_schema(rows: list[dict[str, str]], path: Path) -> None:
 
 
 # -- helpers ----------------------------------------------------------------
+def _write_table(rows: Iterable[dict[str, str]], columns: tuple[str, ...], path: Path) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r)
+    atomic_write_text(path, buf.getvalue())
+
+
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
     try:
         with path.open(newline="", encoding="utf-8") as fh:
