@@ -21,6 +21,18 @@ Usage::
     .venv/bin/python scripts/validate_comparison.py --work wt-validation --stage compare
 
 Stages are skipped when their output exists (``--force`` redoes them).
+
+``--regional`` validates the per-segment flags instead (``comparison_segments.csv``):
+every patient has a baseline and five follow-ups, three of them unchanged
+(new noise and positioning only) and two with a regional +2 mm thickening of
+one wall region (``septal_mm``, ``posterior_mm``, ``lateral_mm``,
+``anterior_mm`` or ``inferior_mm`` of the phantom spec, each of which moves
+only the segments of its region and, partly, their neighbours). It prints the
+family-wise false-positive rate over the 17 segments on unchanged hearts and
+the fraction of regional changes detected (a segment whose true change is
+>= 1.5 mm flagged ``thickened``), with Clopper-Pearson 95 % intervals::
+
+    .venv/bin/python scripts/validate_comparison.py --work /tmp/wt-regional --regional --seed 901
 """
 
 from __future__ import annotations
@@ -39,6 +51,10 @@ import numpy as np
 
 CHANGES_MM = (0.0, 0.0, -1.0, 1.0, 2.0, 3.0)  # design pool: 0 twice as often
 FOLLOWUP_MONTHS = (1, 3, 6)
+#: --regional: follow-up months, and the spec fields a regional change thickens
+REGIONAL_MONTHS = (1, 2, 3, 6, 9)
+REGIONS = ("septal_mm", "posterior_mm", "lateral_mm", "anterior_mm", "inferior_mm")
+REGIONAL_CHANGE_MM = 2.0
 FLAG_ORDER = ("thinned", "stable", "thickened", "not_compared")
 
 
@@ -56,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         "--usable-baseline", action="store_true", help="pass --usable-baseline to compare"
     )
     parser.add_argument(
+        "--regional",
+        action="store_true",
+        help="validate the per-segment flags (unchanged and regional +2 mm follow-ups)",
+    )
+    parser.add_argument(
         "--segmentation",
         choices=("auto", "truth"),
         default="auto",
@@ -70,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     results, comparison = work / f"results{suffix}", work / f"comparison{suffix}.csv"
     if args.stage in ("all", "cohort"):
         if args.force or not (dicom / "design.json").is_file():
-            write_designed_cohort(dicom, args.patients, args.seed)
+            write_designed_cohort(dicom, args.patients, args.seed, args.regional)
     if args.stage in ("all", "batch"):
         if args.segmentation == "truth":
             if args.force or not (results / "measurements.csv").is_file():
@@ -111,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
                 ],
                 ok_codes=(0,),
             )
-        text = evaluate(dicom / "design.json", comparison)
+        if args.regional:
+            text = evaluate_regional(dicom / "design.json", segment_table(comparison))
+            suffix += "_regional"
+        else:
+            text = evaluate(dicom / "design.json", comparison)
         (work / f"validation{suffix}.md").write_text(text + "\n", encoding="utf-8")
         print(text)
     return 0
@@ -130,24 +155,54 @@ def design(n_patients: int, seed: int) -> list[list[tuple[float, float]]]:
     ]
 
 
-def write_designed_cohort(root: Path, n_patients: int, seed: int) -> None:
+def regional_design(n_patients: int, seed: int) -> list[list[str]]:
+    """Per patient, per follow-up: "" (unchanged) or the spec field thickened."""
+    rng = np.random.default_rng([seed, 2])
+    regions = np.resize(np.array(REGIONS), 2 * n_patients)  # balanced over the cohort
+    rng.shuffle(regions)
+    plan = []
+    for p in range(n_patients):
+        kinds = ["", "", "", str(regions[2 * p]), str(regions[2 * p + 1])]
+        rng.shuffle(kinds)
+        plan.append(kinds)
+    return plan
+
+
+def _followups(
+    base_spec: Any, seed: int, p: int, regional: bool, plan: Any
+) -> list[tuple[int, Any, tuple[float, float], str]]:
+    """(months, spec, designed wall change, region) of a patient's scans."""
+    from wallthick.phantom.series import followup_spec
+
+    rng = np.random.default_rng([seed, p])
+    out: list[tuple[int, Any, tuple[float, float], str]] = [(0, base_spec, (0.0, 0.0), "")]
+    if not regional:
+        for months, change in zip(FOLLOWUP_MONTHS, plan[p], strict=True):
+            out.append((months, followup_spec(base_spec, months, change, rng), change, ""))
+        return out
+    for months, region in zip(REGIONAL_MONTHS, plan[p], strict=True):
+        spec = followup_spec(base_spec, months, (0.0, 0.0), rng)
+        if region:
+            spec = spec.replace(**{region: round(getattr(spec, region) + REGIONAL_CHANGE_MM, 3)})
+        out.append((months, spec, (0.0, 0.0), region))
+    return out
+
+
+def write_designed_cohort(root: Path, n_patients: int, seed: int, regional: bool = False) -> None:
     import datetime as dt
 
     from pydicom.uid import generate_uid
 
     from wallthick.phantom import generate_phantom, random_spec, write_phantom_series
-    from wallthick.phantom.series import followup_spec
 
-    plan = design(n_patients, seed)
+    plan: Any = regional_design(n_patients, seed) if regional else design(n_patients, seed)
     entries: list[dict[str, Any]] = []
     t0 = time.time()
-    for p, changes in enumerate(plan):
-        rng = np.random.default_rng([seed, p])
+    for p in range(n_patients):
         base_spec = random_spec(seed * 1000 + p, "sample")
         base_truth: dict[str, Any] | None = None
         day0 = dt.date(2025, 2, 3) + dt.timedelta(days=7 * p)
-        for months, change in zip((0, *FOLLOWUP_MONTHS), [(0.0, 0.0), *changes], strict=True):
-            spec = base_spec if months == 0 else followup_spec(base_spec, months, change, rng)
+        for months, spec, change, region in _followups(base_spec, seed, p, regional, plan):
             case = generate_phantom(spec)
             base_truth = base_truth or case.truth
 
@@ -187,10 +242,15 @@ def write_designed_cohort(root: Path, n_patients: int, seed: int) -> None:
                         "posterior": case.truth["posterior_wall_thickness_mm"]
                         - base_truth["posterior_wall_thickness_mm"],
                     },
+                    "region": region,
+                    "true_segments_mm": {
+                        str(s["segment"]): s["mean_mm"] for s in case.truth["segments"]
+                    },
                 }
             )
             print(
-                f"  subject {p + 1} month {months}: change {change} ({time.time() - t0:.0f} s)",
+                f"  subject {p + 1} month {months}: change {change} {region} "
+                f"({time.time() - t0:.0f} s)",
                 flush=True,
             )
     (root / "design.json").write_text(json.dumps({"seed": seed, "series": entries}, indent=1))
@@ -356,6 +416,118 @@ def evaluate(design_json: Path, comparison_csv: Path) -> str:
             f"|z| > 1.96 in {np.mean(np.abs(z) > 1.96) * 100:.0f} % of walls"
         )
     return "\n".join(lines)
+
+
+def segment_table(comparison_csv: Path) -> Path:
+    from wallthick.report.tables import segment_comparison_path
+
+    return segment_comparison_path(comparison_csv)
+
+
+def evaluate_regional(design_json: Path, segments_csv: Path) -> str:
+    """Family-wise false positives on unchanged hearts; detection of regional changes."""
+    from wallthick.report.tables import read_segment_comparison_csv
+
+    entries = json.loads(design_json.read_text())["series"]
+    truth = {e["series_instance_uid"]: e for e in entries}
+    pairs: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for c in read_segment_comparison_csv(segments_csv):
+        if c.baseline_series_uid in truth and c.followup_series_uid in truth:
+            pairs[(c.baseline_series_uid, c.followup_series_uid)].append(c)
+    counts: Counter[str] = Counter()
+    zs: list[float] = []
+    misses: list[str] = []
+    for e in entries:
+        if e["months"] == 0:
+            continue
+        base = next((truth[b] for (b, f) in pairs if f == e["series_instance_uid"]), None)
+        rows = (
+            pairs.get((base["series_instance_uid"], e["series_instance_uid"]), []) if base else []
+        )
+        tested = [c for c in rows if c.flag != "not_compared"]
+        kind = "changed" if e["region"] else "unchanged"
+        if len(tested) < 16:
+            counts[f"{kind}_not_tested"] += 1
+            misses.append(f"{kind} patient {e['patient']} month {e['months']}: not tested")
+            continue
+        assert base is not None
+        true = {
+            c.segment: e["true_segments_mm"][str(c.segment)]
+            - base["true_segments_mm"][str(c.segment)]
+            for c in tested
+        }
+        for c in tested:
+            sigma = math.hypot(c.baseline_uncertainty_mm, c.followup_uncertainty_mm)
+            zs.append((c.delta_mm - true[c.segment]) / sigma)
+        wrong = [
+            c for c in tested if c.changed and not _segment_flag_right(c.flag, true[c.segment])
+        ]
+        counts[kind] += 1
+        counts[f"{kind}_any_wrong_flag"] += bool(wrong)
+        if e["region"]:
+            big = [c for c in tested if true[c.segment] >= 1.5]
+            hit = any(c.flag == "thickened" for c in big)
+            counts["changed_detected"] += hit
+            counts["changed_big_segments"] += len(big)
+            counts["changed_big_flagged"] += sum(c.flag == "thickened" for c in big)
+            if not hit:
+                misses.append(
+                    f"changed patient {e['patient']} month {e['months']} ({e['region']}): "
+                    "missed, segments >= 1.5 mm: "
+                    + ", ".join(
+                        f"{c.segment} true {true[c.segment]:+.2f} z {c.z:+.1f}" for c in big
+                    )
+                )
+        for c in wrong:
+            misses.append(
+                f"{kind} patient {e['patient']} month {e['months']}: segment {c.segment} "
+                f"{c.flag}, true {true[c.segment]:+.2f} mm, delta {c.delta_mm:+.2f}, "
+                f"p_holm {c.p_holm:.3g}"
+            )
+    n0, n1 = counts["unchanged"], counts["changed"]
+    fw, det = counts["unchanged_any_wrong_flag"], counts["changed_detected"]
+    z = np.asarray(zs)
+    lines = [
+        "| follow-ups | tested | any wrong segment flag | detected (segment >= 1.5 mm thickened) |",
+        "|---|---:|---:|---:|",
+        f"| unchanged | {n0} | {fw} ({_pct(fw, n0)}, 95 % CI {_cp(fw, n0)}) | - |",
+        f"| regional +{REGIONAL_CHANGE_MM:g} mm | {n1} | {counts['changed_any_wrong_flag']} | "
+        f"{det} ({_pct(det, n1)}, 95 % CI {_cp(det, n1)}) |",
+        "",
+        f"not tested: unchanged {counts['unchanged_not_tested']}, "
+        f"regional {counts['changed_not_tested']}",
+        f"segments with true change >= 1.5 mm flagged thickened: "
+        f"{counts['changed_big_flagged']}/{counts['changed_big_segments']}",
+        f"segment calibration: SD of (error / sqrt(u_b^2 + u_f^2)) = {z.std(ddof=1):.2f} "
+        f"over {z.size} segments; |z| > 1.96 in {np.mean(np.abs(z) > 1.96) * 100:.1f} %",
+        f"criteria (family-wise FP <= 5 %, detection >= 80 %): "
+        f"{'PASS' if n0 and n1 and fw / n0 <= 0.05 and det / n1 >= 0.8 else 'FAIL'}",
+        "",
+        *misses,
+    ]
+    return "\n".join(lines)
+
+
+def _segment_flag_right(flag: str, true_mm: float) -> bool:
+    """A flag is wrong on a segment whose true change is below 0.25 mm or of the other sign."""
+    if abs(true_mm) < 0.25:
+        return False
+    return (flag == "thickened") == (true_mm > 0)
+
+
+def _pct(k: int, n: int) -> str:
+    return f"{100.0 * k / n:.1f} %" if n else "n/a"
+
+
+def _cp(k: int, n: int) -> str:
+    """Clopper-Pearson 95 % interval of k/n, in %."""
+    from scipy.stats import beta
+
+    if not n:
+        return "n/a"
+    lo = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
+    return f"{100 * lo:.1f}-{100 * hi:.1f} %"
 
 
 if __name__ == "__main__":
