@@ -11,6 +11,7 @@ Usage::
     .venv/bin/python benchmarks/bench_recompute.py                  # phantom + real CT
     .venv/bin/python benchmarks/bench_recompute.py --case phantom --repeats 5
     .venv/bin/python benchmarks/bench_recompute.py --case full      # 512x512x300 phantom (slow to generate)
+    .venv/bin/python benchmarks/bench_recompute.py --case real --short-axis   # + SAX mode
     xvfb-run -a env QT_QPA_PLATFORM=xcb .venv/bin/python benchmarks/bench_recompute.py --gui
         # also times the widget's Recompute button end to end (worker + layer updates)
 """
@@ -102,6 +103,34 @@ def bench_core(case: str, repeats: int) -> dict[str, object]:
     }
 
 
+def bench_short_axis(case: str, repeats: int) -> dict[str, object]:
+    """Recompute in Short axis mode: edited labels measured on the SAX grid, CT on it too."""
+    from wallthick.measure import measure_labels, reformat, short_axis_grid
+    from wallthick.segment import segment_heart
+
+    image = _load(case)
+    labels = segment_heart(image)
+    frame = measure_labels(labels, image).frame
+    grid = short_axis_grid(frame, labels, slice_mm=1.5)
+    sax_labels = _edit(reformat(labels, grid))
+    sax_image = reformat(image, grid)
+
+    def recompute() -> None:
+        measure_labels(sax_labels, sax_image, segmentation_source="corrected")
+
+    recompute()
+    cpu: list[float] = []
+    times = _time(recompute, repeats, cpu)
+    return {
+        "cpu": cpu,
+        "case": f"{case}-sax",
+        "shape": "x".join(str(s) for s in grid.shape),
+        "spacing_mm": "x".join(f"{s:g}" for s in grid.spacing_mm),
+        "segment_s": float("nan"),
+        "times": times,
+    }
+
+
 def bench_gui(repeats: int) -> list[float]:
     """Wall time from clicking Recompute to the updated table, in a real viewer."""
     import napari
@@ -134,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", choices=["phantom", "real", "full", "all"], default="all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--gui", action="store_true", help="also time the widget end to end")
+    parser.add_argument(
+        "--short-axis", action="store_true", help="also time Recompute on the short-axis grid"
+    )
     args = parser.parse_args(argv)
     cases = ["phantom", "real"] if args.case == "all" else [args.case]
     if "real" in cases and not REAL_CT.is_file():
@@ -146,8 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{'case':8} {'shape':>12} {'spacing mm':>14} {'segment s':>10} "
         f"{'recompute s, median [min-max]':>30} {'CPU s':>6}"
     )
-    for case in cases:
-        r = bench_core(case, args.repeats)
+    runs = [(bench_core, c) for c in cases]
+    if args.short_axis:
+        runs += [(bench_short_axis, c) for c in cases]
+    for bench, case in runs:
+        r = bench(case, args.repeats)
         t = r["times"]
         assert isinstance(t, list)
         print(
