@@ -162,13 +162,13 @@ def save_job(
         files={"automatic": SEGMENTATION_NIFTI, "corrected": CORRECTED_NIFTI},
     )
     prov["source_path"] = source
-    prov["series_key"] = _series_key_or_empty(image)
+    prov["series_key"] = series_key_or_empty(image)
     files = write_correction(folder, labels, reference, prov)
     yield 100, f"Saved to {folder}."
     return SaveOutcome(files, prov, after, reference, before)
 
 
-def _series_key_or_empty(image: ImageVolume | None) -> str:
+def series_key_or_empty(image: ImageVolume | None) -> str:
     try:
         return "" if image is None else series_key(image)
     except WallthickError:

@@ -300,8 +300,9 @@ def sax_save_job(
     versions: Mapping[str, str],
 ) -> Generator[Progress, None, tuple[Mapping[str, Path], Mapping[str, Any], MeasurementResult]]:
     """Measure and save the SAX labels as the corrected segmentation, on the SAX grid."""
+    from napari_wallthick._model import series_key_or_empty
     from napari_wallthick._provenance import build_provenance
-    from napari_wallthick._results import series_key, write_correction
+    from napari_wallthick._results import write_correction
     from wallthick.batch.outputs import CORRECTED_NIFTI, SEGMENTATION_NIFTI
 
     if session.automatic is None or session.automatic_sax is None:
@@ -341,10 +342,7 @@ def sax_save_job(
     prov["delta"] = wall_deltas(before, after.measurement)
     prov["grid"] = {"kind": "short_axis", **geometry_metadata(session.grid)}
     prov["source_path"] = str(session.source_image.metadata.get("source_path", ""))
-    try:
-        prov["series_key"] = series_key(session.source_image)
-    except WallthickError:
-        prov["series_key"] = ""
+    prov["series_key"] = series_key_or_empty(session.source_image)
     files = write_correction(folder, sax_labels, session.automatic, prov)
     yield 100, f"Saved to {folder}."
     return files, prov, replace(after, image=session.image)

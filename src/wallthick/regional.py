@@ -37,6 +37,7 @@ from wallthick.compare import (
     _field_values,
     _float,
 )
+from wallthick.compare import _fmt as _fmt_wall
 from wallthick.measure.aha import AHA_SEGMENTS, SEGMENT_NAMES
 from wallthick.measure.result import Measurement
 
@@ -143,17 +144,17 @@ def compare_segment_pair(
     base, follow = _as_row(baseline), _as_row(followup)
     ctx = _PairContext(base, follow, floor_mm, confidence, key, group)
     tests = [ctx.test(s) for s in AHA_SEGMENTS]
-    adjusted = holm_adjust([t["p"] for t in tests])
-    n = sum(math.isfinite(t["p"]) for t in tests)
+    adjusted = holm_adjust([t.p for t in tests])
+    n = sum(math.isfinite(t.p) for t in tests)
     alpha = 1.0 - confidence
     out = []
     for s, t, p_holm in zip(AHA_SEGMENTS, tests, adjusted, strict=True):
-        if t["reason"]:
-            out.append(ctx.row(s, t, math.nan, n, "not_compared", t["reason"]))
+        if t.reason:
+            out.append(ctx.row(s, t, math.nan, n, "not_compared", t.reason))
             continue
         flag = "stable"
-        if p_holm <= alpha and abs(t["delta"]) > floor_mm:
-            flag = "thickened" if t["delta"] > 0 else "thinned"
+        if p_holm <= alpha and abs(t.delta) > floor_mm:
+            flag = "thickened" if t.delta > 0 else "thinned"
         out.append(ctx.row(s, t, p_holm, n, flag, ""))
     return out
 
@@ -195,6 +196,20 @@ def compare_segments(
 
 # -- helpers ----------------------------------------------------------------
 @dataclass(frozen=True)
+class _SegmentTest:
+    """One segment's values and z-test in a pair (NaN where not tested)."""
+
+    b: float
+    f: float
+    ub: float
+    uf: float
+    delta: float = math.nan
+    z: float = math.nan
+    p: float = math.nan
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class _PairContext:
     base: Mapping[str, Any]
     follow: Mapping[str, Any]
@@ -203,12 +218,10 @@ class _PairContext:
     key: str
     group: str | None
 
-    def test(self, segment: int) -> dict[str, Any]:
+    def test(self, segment: int) -> _SegmentTest:
         value, unc = f"aha_{segment}_mm", f"aha_{segment}_uncertainty_mm"
         b, f = _float(self.base.get(value)), _float(self.follow.get(value))
         ub, uf = _float(self.base.get(unc)), _float(self.follow.get(unc))
-        t: dict[str, Any] = {"b": b, "f": f, "ub": ub, "uf": uf}
-        t.update(delta=math.nan, z=math.nan, p=math.nan, reason="")
         missing = [
             name
             for name, v in (
@@ -220,15 +233,12 @@ class _PairContext:
             if not math.isfinite(v) or (name.endswith("uncertainty_mm") and v <= 0)
         ]
         if missing:
-            t["reason"] = "missing value: " + ", ".join(missing)
-            return t
-        t["delta"] = f - b
-        t["z"] = t["delta"] / math.hypot(ub, uf)
-        t["p"] = 2.0 * NormalDist().cdf(-abs(t["z"]))
-        return t
+            return _SegmentTest(b, f, ub, uf, reason="missing value: " + ", ".join(missing))
+        z = (f - b) / math.hypot(ub, uf)
+        return _SegmentTest(b, f, ub, uf, delta=f - b, z=z, p=2.0 * NormalDist().cdf(-abs(z)))
 
     def row(
-        self, segment: int, t: Mapping[str, Any], p_holm: float, n: int, flag: str, reason: str
+        self, segment: int, t: _SegmentTest, p_holm: float, n: int, flag: str, reason: str
     ) -> SegmentChange:
         b, f = self.base, self.follow
         group = self.group if self.group is not None else str(b.get(self.key) or "")
@@ -240,13 +250,13 @@ class _PairContext:
             followup_date=str(f.get("study_date", "") or ""),
             segment=segment,
             segment_name=SEGMENT_NAMES[segment],
-            baseline_mm=t["b"],
-            followup_mm=t["f"],
-            delta_mm=t["delta"],
-            baseline_uncertainty_mm=t["ub"],
-            followup_uncertainty_mm=t["uf"],
-            z=t["z"],
-            p_value=t["p"],
+            baseline_mm=t.b,
+            followup_mm=t.f,
+            delta_mm=t.delta,
+            baseline_uncertainty_mm=t.ub,
+            followup_uncertainty_mm=t.uf,
+            z=t.z,
+            p_value=t.p,
             p_holm=p_holm,
             n_tested=n,
             flag=flag,
@@ -326,8 +336,7 @@ def _not_compared(c: ComparisonRow, segment: int, reason: str) -> SegmentChange:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return f"{value:.4g}" if abs(value) < 1e-3 and value != 0 else f"{value:.4f}"
-    return str(value)
+    """As the per-wall table, but tiny values (p-values) keep 4 significant digits."""
+    if isinstance(value, float) and value != 0 and abs(value) < 1e-3:
+        return f"{value:.4g}"
+    return _fmt_wall(value)
