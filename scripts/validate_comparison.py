@@ -32,7 +32,7 @@ family-wise false-positive rate over the 17 segments on unchanged hearts and
 the fraction of regional changes detected (a segment whose true change is
 >= 1.5 mm flagged ``thickened``), with Clopper-Pearson 95 % intervals::
 
-    .venv/bin/python scripts/validate_comparison.py --work /tmp/wt-regional --regional --seed 901
+    .venv/bin/python scripts/validate_comparison.py --work WORK_DIR --regional --seed 901
 """
 
 from __future__ import annotations
