@@ -17,6 +17,7 @@ __all__ = [
     "MeasurementError",
     "QualityControlError",
     "MissingDependencyError",
+    "OutputInUseError",
 ]
 
 
@@ -68,3 +69,7 @@ class MissingDependencyError(WallthickError, ImportError):
         super().__init__(f"{feature} requires the package '{package}'. Install it with: {hint}")
         self.feature = feature
         self.package = package
+
+
+class OutputInUseError(WallthickError):
+    """Another wallthick run holds the output folder (see ``wallthick.batch.lock``)."""

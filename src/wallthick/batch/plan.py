@@ -1,7 +1,10 @@
 """From the loader's discovery to a list of tasks (and of skipped series).
 
-Every series discovery finds is either measured (one task per series, one per
-multiphase study) or listed in ``skipped.csv`` with the reason.
+Every CT image series discovery finds becomes a task (one per series, one per
+multiphase study), so it is a row of ``measurements.csv``: a broken one (no
+pixel data, unusable geometry, too few slices) becomes a task that fails with
+the loader's reason. Only what is not a CT volume at all (other modalities and
+objects, localizers, derived images) is listed in ``skipped.csv``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +52,16 @@ def plan_tasks(descriptors: Sequence[Any]) -> tuple[list[SeriesTask], list[Skipp
     """
     from wallthick.io import find_phase_groups
 
-    measurable, skipped = [], []
+    measurable, broken, skipped = [], [], []
     for desc in descriptors:
         reason = _skip_reason(desc)
-        if reason:
-            skipped.append(_skipped(desc, reason))
-        else:
+        if not reason:
             measurable.append(desc)
-    folder_uid = _folder_uids(measurable)
+        elif _is_ct_image_series(desc):
+            broken.append((desc, reason))
+        else:
+            skipped.append(_skipped(desc, reason))
+    folder_uid = _folder_uids([*measurable, *(d for d, _ in broken)])
     tasks: list[SeriesTask] = []
     grouped: set[int] = set()
     for group in find_phase_groups(measurable):
@@ -70,8 +75,21 @@ def plan_tasks(descriptors: Sequence[Any]) -> tuple[list[SeriesTask], list[Skipp
     for desc in measurable:
         if id(desc) not in grouped:
             tasks.append(_task("series", (desc,), (folder_uid[id(desc)],)))
+    for desc, reason in broken:
+        task = _task("series", (desc,), (folder_uid[id(desc)],))
+        files = _files(desc)
+        where = str(files[0]) if len(files) == 1 else source_path(desc)
+        tasks.append(replace(task, refusal=f"{where}: {reason}"))
     tasks.sort(key=lambda t: t.key)
     return tasks, skipped
+
+
+def _is_ct_image_series(desc: Any) -> bool:
+    from wallthick.io import SeriesDescriptor, is_ct_image_series
+
+    if isinstance(desc, SeriesDescriptor):
+        return is_ct_image_series(desc)
+    return False
 
 
 def _group_members(group: Any) -> Sequence[Any]:

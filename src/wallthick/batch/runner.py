@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from wallthick.batch.executors import run_tasks
+from wallthick.batch.lock import output_lock
 from wallthick.batch.outputs import (
     CORRECTED_NIFTI,
     CSV_NAME,
@@ -311,23 +312,26 @@ def _run_planned(
     in_process: bool = False,
 ) -> BatchSummary:
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / SKIPPED_NAME, (s.to_row() for s in skipped), SKIPPED_COLUMNS)
-    write_csv(
-        out / REJECTED_NAME,
-        ({"path": str(r.path), "reason": str(r.reason)} for r in rejected),
-        ("path", "reason"),
-    )
-    manifest = _manifest(root, opts, tasks, skipped, n_found)
-    manifest["n_rejected_files"] = len(rejected)
-    atomic_write_json(out / MANIFEST_NAME, {**manifest, "state": "running"})
-    if on_plan is not None:
-        on_plan(len(tasks))
-    outcomes = run_tasks_into(tasks, out, opts, progress=progress, in_process=in_process)
-    summary = BatchSummary(
-        out, n_found, tuple(outcomes), tuple(skipped), time.monotonic() - started, len(rejected)
-    )
-    atomic_write_json(out / MANIFEST_NAME, {**manifest, **_counts(summary), "state": "finished"})
-    return summary
+    with output_lock(out):
+        write_csv(out / SKIPPED_NAME, (s.to_row() for s in skipped), SKIPPED_COLUMNS)
+        write_csv(
+            out / REJECTED_NAME,
+            ({"path": str(r.path), "reason": str(r.reason)} for r in rejected),
+            ("path", "reason"),
+        )
+        manifest = _manifest(root, opts, tasks, skipped, n_found)
+        manifest["n_rejected_files"] = len(rejected)
+        atomic_write_json(out / MANIFEST_NAME, {**manifest, "state": "running"})
+        if on_plan is not None:
+            on_plan(len(tasks))
+        outcomes = run_tasks_into(tasks, out, opts, progress=progress, in_process=in_process)
+        summary = BatchSummary(
+            out, n_found, tuple(outcomes), tuple(skipped), time.monotonic() - started, len(rejected)
+        )
+        atomic_write_json(
+            out / MANIFEST_NAME, {**manifest, **_counts(summary), "state": "finished"}
+        )
+        return summary
 
 
 def run_tasks_into(

@@ -41,7 +41,7 @@ from wallthick.batch.outputs import (
     remove_stale_temporaries,
     series_output_dir,
 )
-from wallthick.errors import WallthickError
+from wallthick.errors import InvalidSeriesError, WallthickError
 from wallthick.measure.result import (
     CSV_COLUMNS,
     MeasurementResult,
@@ -82,6 +82,10 @@ class SeriesTask:
     labels : TaskLabels, optional
         Segmentations supplied for this task (``--labels``/``--labels-root``),
         or why none matched; ``None`` when the segmenter computes them.
+    refusal : str, optional
+        Why this CT series cannot be loaded (discovery found it broken: no
+        pixel data, unusable geometry, too few slices); the task then fails
+        with this reason, so the series still has its row.
     """
 
     key: str
@@ -91,6 +95,7 @@ class SeriesTask:
     folder_uids: tuple[str, ...]
     secrets: tuple[str, ...] = ()
     labels: TaskLabels | None = None
+    refusal: str | None = None
 
     @property
     def label(self) -> str:
@@ -195,6 +200,8 @@ def _forget_previous_records(task: SeriesTask, out: Path) -> None:
 def _measure_and_write(
     task: SeriesTask, out: Path, settings: TaskSettings, log: _TaskLog
 ) -> tuple[dict[str, Any], Path]:
+    if task.refusal:
+        raise InvalidSeriesError(task.refusal)
     corrected = _find_corrected(task, out)
     if corrected is not None:
         uid, labels_path = corrected

@@ -15,6 +15,7 @@ from wallthick.cli._common import (
     print_summary,
     usage_error,
 )
+from wallthick.errors import OutputInUseError
 
 __all__ = ["add_parser", "run"]
 
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         summary = run_batch(
             args.input_root, args.out, options, progress=bar.update, on_plan=bar.start
         )
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, OutputInUseError) as exc:
         return usage_error("batch", str(exc))
     except OSError as exc:  # e.g. the dask scheduler cannot be reached
         return usage_error("batch", f"{type(exc).__name__}: {exc}")

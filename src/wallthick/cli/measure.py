@@ -12,6 +12,7 @@ from wallthick.cli._common import (
     print_summary,
     usage_error,
 )
+from wallthick.errors import OutputInUseError
 from wallthick.measure import MEASURED_STATUSES
 
 __all__ = ["add_parser", "run"]
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = BatchOptions(**measure_options(args), labels=args.labels)
         summary = measure_to_folder(args.input, args.out, options)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, OutputInUseError) as exc:
         return usage_error("measure", str(exc))
     print_summary(summary, "measure", args.show_phi)
     for outcome in summary.outcomes:

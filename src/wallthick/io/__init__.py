@@ -16,6 +16,7 @@ from wallthick.io.discover import (
     SeriesList,
     discover_series,
     find_phase_groups,
+    is_ct_image_series,
 )
 from wallthick.io.image import load_image, load_volume_file
 from wallthick.io.seg import (
@@ -38,6 +39,7 @@ __all__ = [
     "SeriesList",
     "discover_series",
     "find_phase_groups",
+    "is_ct_image_series",
     "is_dicom_seg",
     "load_image",
     "load_phases",

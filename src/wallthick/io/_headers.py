@@ -359,6 +359,8 @@ def _classic_geometry(path: Path, ds: Dataset, frames: int) -> dict[str, Any]:
         problem = problem or f"multi-frame ({frames} frames) without per-frame geometry"
     slope = _number(ds, "RescaleSlope")
     intercept = _number(ds, "RescaleIntercept")
+    if slope == 0.0:
+        problem = problem or ZERO_SLOPE
     planes: tuple[PlaneRef, ...] = ()
     if problem is None and position is not None:
         planes = (PlaneRef(path, None, position, _slope(slope), intercept or 0.0, None),)  # type: ignore[arg-type]
@@ -373,8 +375,13 @@ def _classic_geometry(path: Path, ds: Dataset, frames: int) -> dict[str, Any]:
     )
 
 
+#: Why a series whose RescaleSlope is 0 is refused rather than guessed at.
+ZERO_SLOPE = "RescaleSlope is 0 (every pixel would map to the intercept); refusing to guess a slope"
+
+
 def _slope(value: float | None) -> float:
-    return 1.0 if value is None or value == 0.0 else value
+    """The slope to apply: 1 when the tag is absent or empty, else the value (0 is kept)."""
+    return 1.0 if value is None else value
 
 
 def _orientation_problem(
@@ -417,6 +424,9 @@ def _multiframe_geometry(path: Path, ds: Dataset, frames: int) -> dict[str, Any]
             break
         orientations.add(tuple(round(v, 4) for v in frame["orientation"]))
         spacings.add(tuple(round(v, 5) for v in frame["spacing"]))
+        if frame["slope"] == 0.0:
+            problem = f"frame {index + 1}: {ZERO_SLOPE}"
+            break
         first = first or frame
         thickness = frame["thickness"]
         percents.add(frame["percent"])

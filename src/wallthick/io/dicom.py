@@ -23,7 +23,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from wallthick.errors import DecodeError, InvalidSeriesError
-from wallthick.io._headers import PlaneRef, guard, quiet, read_full
+from wallthick.io._headers import ZERO_SLOPE, PlaneRef, guard, quiet, read_full
 from wallthick.io._stack import StackPlan, plan_stack, resample
 from wallthick.io.discover import MIN_SLICES, SeriesDescriptor, usability_problem
 from wallthick.volume import ImageVolume
@@ -297,6 +297,8 @@ def _decode_file(
     for slot, plane in slots:
         if multiframe:
             slope, intercept = plane.slope, plane.intercept
+            if slope == 0.0:
+                raise InvalidSeriesError(f"{path}: frame {plane.frame}: {ZERO_SLOPE}.")
         image = _decode_frame(path, decoder, ds, plane.frame, (rows, columns))
         yield slot, image, slope, intercept
 
@@ -384,11 +386,14 @@ def read_pixels(path: str | os.PathLike[str]) -> np.ndarray:
 
 def _rescale(ds: Dataset) -> tuple[float, float]:
     try:
-        slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
-        intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+        raw_slope, raw_intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
+        slope = 1.0 if raw_slope is None or raw_slope == "" else float(raw_slope)
+        intercept = 0.0 if raw_intercept is None or raw_intercept == "" else float(raw_intercept)
     except Exception as exc:
         raise InvalidSeriesError(f"{ds.filename}: invalid RescaleSlope/RescaleIntercept.") from exc
-    if not (np.isfinite(slope) and np.isfinite(intercept)) or slope == 0.0:
+    if slope == 0.0:
+        raise InvalidSeriesError(f"{ds.filename}: {ZERO_SLOPE}.")
+    if not (np.isfinite(slope) and np.isfinite(intercept)):
         raise InvalidSeriesError(f"{ds.filename}: invalid RescaleSlope/RescaleIntercept.")
     return slope, intercept
 

@@ -35,6 +35,7 @@ __all__ = [
     "SeriesList",
     "discover_series",
     "find_phase_groups",
+    "is_ct_image_series",
     "usability_problem",
 ]
 
@@ -338,6 +339,20 @@ def _split_phases(members: list[Header]) -> list[list[Header]]:
     return [by_phase[k] for k in sorted(by_phase, key=lambda k: k or 0.0)]
 
 
+def is_ct_image_series(d: SeriesDescriptor) -> bool:
+    """True for a CT image series meant as a volume (not a localizer, not derived).
+
+    Such a series is measured or, when it is broken (no pixel data, unusable
+    geometry, too few slices), reported as a failed measurement; everything
+    else (other modalities and objects, localizers) is only listed as skipped.
+    """
+    if d.sop_class_uid and d.sop_class_uid not in IMAGE_SOP_CLASSES:
+        return False
+    if d.modality != "CT":
+        return False
+    return not ((_LOCALIZER | _NOT_A_VOLUME) & set(d.image_type))
+
+
 def usability_problem(d: SeriesDescriptor, min_slices: int = MIN_SLICES) -> str | None:
     """Why ``d`` cannot be loaded as a CT volume, or ``None``."""
     sop = d.sop_class_uid
@@ -396,7 +411,6 @@ def _describe(members: list[Header]) -> SeriesDescriptor:
         percent = phase_from_text(first.series_description)
     triggers = [h.trigger_time_ms for h in members if h.trigger_time_ms is not None]
     has_pixels = {h.has_pixel_data for h in members}
-    problems = {h.geometry_problem for h in members}
     desc = SeriesDescriptor(
         **{name: getattr(first, name) for name in _FROM_FIRST_FILE},
         transfer_syntaxes=tuple(sorted({h.transfer_syntax for h in members})),
@@ -409,10 +423,22 @@ def _describe(members: list[Header]) -> SeriesDescriptor:
         multiframe=first.number_of_frames > 1 or len(first.planes) > 1,
         files=tuple(sorted(h.path for h in members)),
         has_pixel_data=False if False in has_pixels else (None if None in has_pixels else True),
-        geometry_problem=next(iter(problems)) if len(problems) == 1 else "mixed geometry",
+        geometry_problem=_series_problem([h.geometry_problem for h in members]),
         planes=planes,
     )
     return _with_skip_reason(desc)
+
+
+def _series_problem(problems: Sequence[str | None]) -> str | None:
+    """One reason for the series from its files' own problems (``None``: all fine)."""
+    distinct = set(problems)
+    if len(distinct) == 1:
+        return problems[0]
+    bad = sorted(p for p in distinct if p)
+    if not bad:
+        return None
+    n_bad = sum(1 for p in problems if p)
+    return f"{n_bad} of {len(problems)} files: {bad[0]}"
 
 
 def _with_skip_reason(d: SeriesDescriptor) -> SeriesDescriptor:
