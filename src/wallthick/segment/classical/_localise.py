@@ -63,7 +63,8 @@ def coarse_grid(image: ImageVolume, spacing_mm: float) -> tuple[npt.NDArray[np.f
     if np.any(n < 2):
         f = np.maximum(1, np.asarray(image.shape) // 2)
         n = np.asarray(image.shape) // f
-    a = image.array[: n[0] * f[0], : n[1] * f[1], : n[2] * f[2]].astype(np.float32)
+    # no copy of a float32 volume: the block view is reduced directly
+    a = np.asarray(image.array[: n[0] * f[0], : n[1] * f[1], : n[2] * f[2]], dtype=np.float32)
     a = a.reshape(n[0], f[0], n[1], f[1], n[2], f[2]).mean(axis=(1, 3, 5), dtype=np.float32)
     spacing = image.spacing_mm * f
     origin = image.index_to_world((f - 1) / 2.0)

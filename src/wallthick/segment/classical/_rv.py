@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from wallthick.labels import Label
 from wallthick.segment.classical._common import TissueLevels
+from wallthick.segment.classical._raster import frame_coordinates
 from wallthick.segment.classical._shortaxis import LVModel
 from wallthick.volume import Geometry, ImageVolume
 
@@ -207,8 +208,7 @@ def rasterize_rv(
     jj, kk = np.meshgrid(np.arange(lo[1], hi[1]), np.arange(lo[2], hi[2]), indexing="ij")
     shape = np.asarray(rv.mask.shape)
     for i in range(lo[0], hi[0]):
-        w = geometry.index_to_world(np.stack([np.full(jj.shape, i), jj, kk], axis=-1))
-        h, u, v = np.moveaxis(model.frame.from_world(w), -1, 0)
+        h, u, v = frame_coordinates(model.frame, geometry, i, jj, kk)
         ia = np.rint(np.stack([(h - rv.h0_mm), u + _HALF_MM, v + _HALF_MM]) / _GRID_MM).astype(int)
         ok = np.all((ia >= 0) & (ia < shape[:, None, None]), axis=0)
         hit = np.zeros(jj.shape, bool)

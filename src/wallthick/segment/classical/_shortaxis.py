@@ -176,13 +176,25 @@ def _region(
 def _hull(
     s: npt.NDArray[np.float32], region: npt.NDArray[np.bool_], t_b: float
 ) -> FloatArray | None:
-    """Sub-pixel convex envelope (polygon vertices, pixel units) of ``region``."""
-    masked = np.where(ndimage.binary_dilation(region), s, min(float(s.min()), t_b) - 1.0)
+    """Sub-pixel convex envelope (polygon vertices, pixel units) of ``region``.
+
+    Contours are traced in the bounding box of the dilated region plus one
+    pixel only: everything beyond it is the fill value below ``t_b``, where no
+    contour runs, so the polygon is that of the whole slab.
+    """
+    near = ndimage.binary_dilation(region)
+    rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+    if rows.size == 0:
+        return None
+    r0, r1 = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, s.shape[0])
+    c0, c1 = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, s.shape[1])
+    fill = min(float(s.min()), t_b) - 1.0
+    masked = np.where(near[r0:r1, c0:c1], s[r0:r1, c0:c1], fill)
     masked = np.pad(masked, 1, constant_values=t_b - 1.0)
     contours = measure.find_contours(masked, t_b)
     if not contours:
         return None
-    pts = np.concatenate(contours) - 1.0
+    pts = np.concatenate(contours) + np.array([r0 - 1.0, c0 - 1.0])
     try:
         hull = ConvexHull(pts)
     except (QhullError, ValueError):
@@ -250,19 +262,7 @@ def _wall_rays(
     to_blood = np.where(
         (to_rv > 0) & ((to_lv_level < 0) | (to_rv < to_lv_level)), to_rv, to_lv_level
     )
-    r_epi = np.full(angles.size, np.nan)
-    kind = np.zeros(angles.size, np.int8)
-    for k in range(angles.size):
-        t_exit = t_rv if to_blood[k] == to_rv[k] else t_b
-        exits = ((to_fat[k], t_f, 1), (to_blood[k], t_exit, 2))
-        cands = [(i, lev, kd) for i, lev, kd in exits if i > 0]
-        if not cands:
-            continue
-        i, lev, kd = min(cands)
-        a, b = float(prof[k, i - 1]), float(prof[k, i])
-        frac = 0.5 if a == b else float(np.clip((lev - a) / (b - a), 0.0, 1.0))
-        r_epi[k] = r_endo[k] + (i - 1 + frac) * _RAY_STEP_MM
-        kind[k] = kd
+    r_epi, kind = _first_exit(prof, r_endo, to_fat, to_blood, to_rv, (t_f, t_rv, t_b))
     # the wall as seen by the robust exits only (fat/lung, LV-level blood such as
     # the atrium or aortic root): this decides whether the level is wrapped
     robust = np.where(to_lv_level > 0, to_lv_level, r.size)
@@ -273,6 +273,36 @@ def _wall_rays(
     robust_wall[open_ray] = 0.0
     r_epi[open_ray] = np.nan
     return r_epi, kind, robust_wall
+
+
+def _first_exit(
+    prof: npt.NDArray[np.float32],
+    r_endo: FloatArray,
+    to_fat: npt.NDArray[np.intp],
+    to_blood: npt.NDArray[np.intp],
+    to_rv: npt.NDArray[np.intp],
+    thresholds: tuple[float, float, float],
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """Per ray, the nearer of the exits to fat (kind 1) and to blood (kind 2;
+    the fat exit wins a tie at the same sample when its level is not higher),
+    placed between samples at its level: radius (NaN without exit) and kind."""
+    t_f, t_rv, t_b = thresholds
+    t_exit = np.where(to_blood == to_rv, t_rv, t_b)
+    fat_ok, blood_ok = to_fat > 0, to_blood > 0
+    use_fat = fat_ok & (~blood_ok | (to_fat < to_blood) | ((to_fat == to_blood) & (t_f <= t_exit)))
+    found = fat_ok | blood_ok
+    i = np.where(use_fat, to_fat, to_blood)[found]
+    level = np.where(use_fat, t_f, t_exit)[found]
+    rows = np.flatnonzero(found)
+    a = prof[rows, i - 1].astype(np.float64)
+    b = prof[rows, i].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(a == b, 0.5, np.clip((level - a) / (b - a), 0.0, 1.0))
+    r_epi = np.full(prof.shape[0], np.nan)
+    r_epi[rows] = r_endo[rows] + (i - 1 + frac) * _RAY_STEP_MM
+    kind = np.zeros(prof.shape[0], np.int8)
+    kind[rows] = np.where(use_fat[rows], 1, 2)
+    return r_epi, kind
 
 
 def _process_level(
