@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,16 +17,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 UNCHANGED_MM = 0.1
 
 
-def _painter():
-    path = Path(__file__).resolve().parents[2] / "scripts" / "paint_lead.py"
-    spec = importlib.util.spec_from_file_location("paint_lead", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["paint_lead"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def clean(shared_data):
     heart = load_image(shared_data / "real" / "chest_cta" / "ct_heart_crop.nii.gz")
@@ -38,9 +25,9 @@ def clean(shared_data):
         return heart, measure_wall_thickness(heart)
 
 
-def test_lead_is_a_thin_bright_tube_in_the_rv(clean):
+def test_lead_is_a_thin_bright_tube_in_the_rv(clean, load_script):
     heart, result = clean
-    pl = _painter()
+    pl = load_script("paint_lead")
     painted = pl.paint_lead(heart, result, pl.LeadSpec(streaks="none"))
     added = painted.array - heart.array
     changed = np.abs(added) > 50.0
@@ -55,9 +42,9 @@ def test_lead_is_a_thin_bright_tube_in_the_rv(clean):
     assert (streak < -200).sum() > 100 and (streak > 200).sum() > 100  # dark and bright bands
 
 
-def test_lead_alone_changes_nothing(clean):
+def test_lead_alone_changes_nothing(clean, load_script):
     heart, result = clean
-    pl = _painter()
+    pl = load_script("paint_lead")
     painted = pl.paint_lead(heart, result, pl.LeadSpec(streaks="none"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

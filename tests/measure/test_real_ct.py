@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import pytest
 
@@ -18,15 +16,6 @@ ADULT_RANGE_MM = (6.0, 13.0)
 AGREEMENT_MM = 0.5
 
 
-def _rotated_copy():
-    path = Path(__file__).resolve().parents[2] / "scripts" / "validate_real_ct.py"
-    spec = importlib.util.spec_from_file_location("validate_real_ct", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.rotated_copy
-
-
 def _measure(image):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # loader/segmenter notes are not under test here
@@ -34,11 +23,11 @@ def _measure(image):
 
 
 @pytest.fixture(scope="module")
-def cta(shared_data):
+def cta(shared_data, load_script):
     folder = shared_data / "real" / "chest_cta"
     heart = load_image(folder / "ct_heart_crop.nii.gz")
     aorta = load_image(folder / "ct_aorta_crop.nii.gz")
-    rotated = _rotated_copy()(heart, (4.0, -3.0, 5.0), (2.0, 1.2, 1.2))
+    rotated = load_script("validate_real_ct").rotated_copy(heart, (4.0, -3.0, 5.0), (2.0, 1.2, 1.2))
     return {"heart": _measure(heart), "aorta": _measure(aorta), "rotated": _measure(rotated)}
 
 

@@ -422,11 +422,11 @@ def _multiframe_geometry(path: Path, ds: Dataset, frames: int) -> dict[str, Any]
         if frame["position"] is None or frame["orientation"] is None or frame["spacing"] is None:
             problem = f"frame {index + 1} has no valid position, orientation or pixel spacing"
             break
-        orientations.add(tuple(round(v, 4) for v in frame["orientation"]))
-        spacings.add(tuple(round(v, 5) for v in frame["spacing"]))
         if frame["slope"] == 0.0:
             problem = f"frame {index + 1}: {ZERO_SLOPE}"
             break
+        orientations.add(tuple(round(v, 4) for v in frame["orientation"]))
+        spacings.add(tuple(round(v, 5) for v in frame["spacing"]))
         first = first or frame
         thickness = frame["thickness"]
         percents.add(frame["percent"])

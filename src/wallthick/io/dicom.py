@@ -297,8 +297,6 @@ def _decode_file(
     for slot, plane in slots:
         if multiframe:
             slope, intercept = plane.slope, plane.intercept
-            if slope == 0.0:
-                raise InvalidSeriesError(f"{path}: frame {plane.frame}: {ZERO_SLOPE}.")
         image = _decode_frame(path, decoder, ds, plane.frame, (rows, columns))
         yield slot, image, slope, intercept
 

@@ -346,15 +346,11 @@ def is_ct_image_series(d: SeriesDescriptor) -> bool:
     geometry, too few slices), reported as a failed measurement; everything
     else (other modalities and objects, localizers) is only listed as skipped.
     """
-    if d.sop_class_uid and d.sop_class_uid not in IMAGE_SOP_CLASSES:
-        return False
-    if d.modality != "CT":
-        return False
-    return not ((_LOCALIZER | _NOT_A_VOLUME) & set(d.image_type))
+    return _not_a_ct_volume(d) is None
 
 
-def usability_problem(d: SeriesDescriptor, min_slices: int = MIN_SLICES) -> str | None:
-    """Why ``d`` cannot be loaded as a CT volume, or ``None``."""
+def _not_a_ct_volume(d: SeriesDescriptor) -> str | None:
+    """Why ``d`` is not a CT image volume at all (another object, modality or image kind)."""
     sop = d.sop_class_uid
     if sop and sop not in IMAGE_SOP_CLASSES:
         name = next((v for k, v in _SOP_NAMES.items() if sop.startswith(k)), None)
@@ -367,6 +363,14 @@ def usability_problem(d: SeriesDescriptor, min_slices: int = MIN_SLICES) -> str 
         return "localizer/scout image (ImageType " + "\\".join(d.image_type) + ")"
     if _NOT_A_VOLUME & set(d.image_type):
         return "derived image that is not a CT volume (ImageType " + "\\".join(d.image_type) + ")"
+    return None
+
+
+def usability_problem(d: SeriesDescriptor, min_slices: int = MIN_SLICES) -> str | None:
+    """Why ``d`` cannot be loaded as a CT volume, or ``None``."""
+    not_ct = _not_a_ct_volume(d)
+    if not_ct:
+        return not_ct
     if d.has_pixel_data is False:
         return "no pixel data"
     if d.geometry_problem:
