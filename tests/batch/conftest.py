@@ -74,7 +74,7 @@ def cropped_phantom(seed: int = 0, margin: int = 8) -> ImageVolume:
     return cropped_case(seed, margin)[0]
 
 
-def _rewrite(files: list[Path], **tags: str) -> None:
+def _rewrite(files: list[Path], **tags: object) -> None:
     for f in files:
         ds = pydicom.dcmread(f)
         for key, value in tags.items():
@@ -165,7 +165,9 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="session")
 def helpers() -> SimpleNamespace:
     """Helper functions for the test modules (conftest is not importable)."""
-    return SimpleNamespace(read_rows=read_rows, snapshot=snapshot, cropped_case=cropped_case)
+    return SimpleNamespace(
+        read_rows=read_rows, snapshot=snapshot, cropped_case=cropped_case, rewrite=_rewrite
+    )
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:

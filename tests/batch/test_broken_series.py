@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pydicom
@@ -48,16 +49,8 @@ def _set_raw(files: list[Path], keyword: str, garbage: bytes) -> None:
         f.write_bytes(bytes(data))
 
 
-def _set(files: list[Path], **tags: object) -> None:
-    for f in files:
-        ds = pydicom.dcmread(f)
-        for key, value in tags.items():
-            setattr(ds, key, value)
-        ds.save_as(f, enforce_file_format=True)
-
-
 @pytest.fixture(scope="module")
-def broken_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def broken_tree(tmp_path_factory: pytest.TempPathFactory, helpers: SimpleNamespace) -> Path:
     root = tmp_path_factory.mktemp("broken")
     _set_raw(_write(root, "garbage_spacing"), "PixelSpacing", b"abc\\x")
     bad_position = _write(root, "garbage_position")
@@ -65,9 +58,9 @@ def broken_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     single = _write(root, "single_slice")
     for f in single[1:]:
         f.unlink()
-    _set(_write(root, "zero_slope"), RescaleSlope="0")
-    _set(_write(root, "mr"), Modality="MR")
-    _set(_write(root, "scout"), ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"])
+    helpers.rewrite(_write(root, "zero_slope"), RescaleSlope="0")
+    helpers.rewrite(_write(root, "mr"), Modality="MR")
+    helpers.rewrite(_write(root, "scout"), ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"])
     return root
 
 
@@ -114,18 +107,22 @@ def test_broken_ct_series_get_failed_rows_and_only_non_ct_is_skipped(
     assert summary.exit_code != 0
 
 
-def test_zero_rescale_slope_is_refused_not_replaced(tmp_path: Path) -> None:
+def test_zero_rescale_slope_is_refused_not_replaced(
+    tmp_path: Path, helpers: SimpleNamespace
+) -> None:
     files = _write(tmp_path, "s")
-    _set(files, RescaleSlope="0")
+    helpers.rewrite(files, RescaleSlope="0")
     desc = discover_series(tmp_path)[0]
     assert desc.skip_reason is not None and "RescaleSlope is 0" in desc.skip_reason
     with pytest.raises(InvalidSeriesError, match="RescaleSlope is 0"):
         load_series(desc)
 
 
-def test_a_single_zero_slope_file_is_split_off_and_refused(tmp_path: Path) -> None:
+def test_a_single_zero_slope_file_is_split_off_and_refused(
+    tmp_path: Path, helpers: SimpleNamespace
+) -> None:
     files = _write(tmp_path, "s")
-    _set(files[:1], RescaleSlope="0")
+    helpers.rewrite(files[:1], RescaleSlope="0")
     found = discover_series(tmp_path)
     refused = [d for d in found if d.skip_reason]
     assert len(refused) == 1 and refused[0].files == (files[0],)
