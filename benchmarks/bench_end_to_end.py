@@ -88,10 +88,10 @@ def _bare(folder: Path) -> dict[str, Any]:
 
 
 def _stages(folder: Path, out: Path) -> dict[str, Any]:
-    from wallthick.batch.dicomseg import write_dicom_seg
     from wallthick.io import discover_series, load_series
     from wallthick.measure import measure_labels
     from wallthick.report.qc import render_qc_picture
+    from wallthick.results.dicomseg import write_dicom_seg
     from wallthick.segment import segment_heart
 
     times: dict[str, Any] = {}

@@ -16,15 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from napari_wallthick._provenance import build_provenance
-from napari_wallthick._results import read_labels, series_key, write_correction
-from wallthick import ImageVolume, LabelVolume, Measurement, MeasurementResult, WallthickError
-from wallthick.batch.outputs import CORRECTED_NIFTI, SEGMENTATION_NIFTI
+from wallthick import ImageVolume, LabelVolume, Measurement, MeasurementResult
 from wallthick.measure import POSTERIOR_SEGMENTS, SEGMENT_NAMES, SEPTAL_SEGMENTS
+from wallthick.results import (
+    SEGMENTATION_NIFTI,
+    SavedCorrection,
+    check_correction,
+    read_labels,
+    save_correction,
+)
 
 __all__ = [
     "Analysis",
-    "SaveOutcome",
     "TableRow",
     "recompute_job",
     "run_job",
@@ -106,17 +109,6 @@ def recompute_job(
     return result
 
 
-@dataclass(frozen=True, eq=False)
-class SaveOutcome:
-    """What :func:`save_job` wrote and the measurement of the saved labels."""
-
-    files: Mapping[str, Path]
-    provenance: Mapping[str, Any]
-    result: MeasurementResult
-    automatic: LabelVolume
-    automatic_measurement: Measurement | None
-
-
 def save_job(
     folder: Path,
     labels: LabelVolume,
@@ -125,25 +117,13 @@ def save_job(
     automatic_measurement: Measurement | None,
     analyst: str,
     versions: Mapping[str, str],
-) -> Generator[Progress, None, SaveOutcome]:
+) -> Generator[Progress, None, SavedCorrection]:
     """Measure the corrected labels, then write them with their provenance."""
     from wallthick.measure import measure_labels
 
     reference = automatic if automatic is not None else _folder_automatic(folder)
-    if reference is None:
-        raise WallthickError(
-            f"{folder.name}: no automatic segmentation to compare the correction with; "
-            "press Run first."
-        )
-    if not reference.geometry.same_grid(labels.geometry, atol=1e-3):
-        raise WallthickError(
-            f"{folder.name}: the automatic segmentation is on another grid than the "
-            "edited labels; reopen the results folder."
-        )
-    if np.array_equal(reference.array, labels.array):
-        raise WallthickError(
-            "The labels are identical to the automatic segmentation; nothing to save."
-        )
+    check_correction(folder, labels, reference)
+    assert reference is not None
     yield 10, "Measuring the corrected labels…"
     after = measure_labels(labels, image, segmentation_source="corrected")
     before = automatic_measurement
@@ -151,28 +131,18 @@ def save_job(
         yield 45, "Measuring the automatic labels (for the provenance)…"
         before = measure_labels(reference, image, segmentation_source="auto").measurement
     yield 80, "Writing the correction…"
-    source = "" if image is None else str(image.metadata.get("source_path", ""))
-    prov = build_provenance(
-        reference.array,
-        labels.array,
-        before,
-        after.measurement,
+    saved = save_correction(
+        folder,
+        labels,
+        image,
+        automatic=reference,
         analyst=analyst,
         versions=versions,
-        files={"automatic": SEGMENTATION_NIFTI, "corrected": CORRECTED_NIFTI},
+        result=after,
+        automatic_measurement=before,
     )
-    prov["source_path"] = source
-    prov["series_key"] = series_key_or_empty(image)
-    files = write_correction(folder, labels, reference, prov)
     yield 100, f"Saved to {folder}."
-    return SaveOutcome(files, prov, after, reference, before)
-
-
-def series_key_or_empty(image: ImageVolume | None) -> str:
-    try:
-        return "" if image is None else series_key(image)
-    except WallthickError:
-        return ""
+    return saved
 
 
 def _folder_automatic(folder: Path) -> LabelVolume | None:
@@ -224,7 +194,7 @@ class Analysis:
     def accept_recompute(self, result: MeasurementResult) -> None:
         self.result = result
 
-    def accept_save(self, outcome: SaveOutcome) -> None:
+    def accept_save(self, outcome: SavedCorrection) -> None:
         self.result = outcome.result
         self.automatic = outcome.automatic
         self.automatic_measurement = outcome.automatic_measurement

@@ -300,21 +300,13 @@ def sax_save_job(
     versions: Mapping[str, str],
 ) -> Generator[Progress, None, tuple[Mapping[str, Path], Mapping[str, Any], MeasurementResult]]:
     """Measure and save the SAX labels as the corrected segmentation, on the SAX grid."""
-    from napari_wallthick._model import series_key_or_empty
-    from napari_wallthick._provenance import build_provenance
-    from napari_wallthick._results import write_correction
-    from wallthick.batch.outputs import CORRECTED_NIFTI, SEGMENTATION_NIFTI
+    from wallthick.results import check_correction, save_correction
 
-    if session.automatic is None or session.automatic_sax is None:
-        raise WallthickError(
-            f"{folder.name}: no automatic segmentation to compare the correction with; "
-            "press Run first."
-        )
     sax_labels = sax_label_volume(session, labels)
-    if np.array_equal(session.automatic_sax.array, sax_labels.array):
-        raise WallthickError(
-            "The labels are identical to the automatic segmentation; nothing to save."
-        )
+    if session.automatic is None:
+        check_correction(folder, sax_labels, None)
+    check_correction(folder, sax_labels, session.automatic_sax)
+    assert session.automatic is not None and session.automatic_sax is not None
     yield 10, "Measuring the corrected short-axis labels…"
     after = measure_labels(sax_labels, session.image, segmentation_source="corrected")
     before = session.automatic_measurement
@@ -324,25 +316,28 @@ def sax_save_job(
             session.automatic, session.source_image, segmentation_source="auto"
         ).measurement
     yield 80, "Writing the correction…"
-    prov = build_provenance(
-        session.automatic_sax.array,
-        sax_labels.array,
-        before,
-        after.measurement,
+    extra = {
+        "voxels_by_aha_segment": segment_changes(
+            session.automatic_sax.array,
+            sax_labels.array,
+            session.automatic_segments_sax,
+            after.aha_segments,
+        ),
+        "delta": wall_deltas(before, after.measurement),
+        "grid": {"kind": "short_axis", **geometry_metadata(session.grid)},
+    }
+    saved = save_correction(
+        folder,
+        sax_labels,
+        session.image,
+        automatic=session.automatic,
+        reference=session.automatic_sax,
+        source_image=session.source_image,
         analyst=analyst,
         versions=versions,
-        files={"automatic": SEGMENTATION_NIFTI, "corrected": CORRECTED_NIFTI},
+        result=after,
+        automatic_measurement=before,
+        extra=extra,
     )
-    prov["voxels_by_aha_segment"] = segment_changes(
-        session.automatic_sax.array,
-        sax_labels.array,
-        session.automatic_segments_sax,
-        after.aha_segments,
-    )
-    prov["delta"] = wall_deltas(before, after.measurement)
-    prov["grid"] = {"kind": "short_axis", **geometry_metadata(session.grid)}
-    prov["source_path"] = str(session.source_image.metadata.get("source_path", ""))
-    prov["series_key"] = series_key_or_empty(session.source_image)
-    files = write_correction(folder, sax_labels, session.automatic, prov)
     yield 100, f"Saved to {folder}."
-    return files, prov, replace(after, image=session.image)
+    return saved.files, saved.provenance, replace(after, image=session.image)

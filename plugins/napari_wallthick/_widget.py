@@ -51,7 +51,6 @@ from napari_wallthick._convert import (
 )
 from napari_wallthick._model import (
     Analysis,
-    SaveOutcome,
     recompute_job,
     run_job,
     save_job,
@@ -62,6 +61,7 @@ from napari_wallthick._sax import enter_short_axis_job, sax_recompute_job, sax_s
 from napari_wallthick._sax_mode import ShortAxisLayers
 from napari_wallthick._sax_view import ask_yes_no
 from wallthick import ImageVolume, LabelVolume, MeasurementResult, WallthickError
+from wallthick.results import SavedCorrection
 
 __all__ = ["WallThicknessWidget"]
 
@@ -484,7 +484,7 @@ class WallThicknessWidget(QWidget):
         self.analysis.accept_recompute(result)
         self._show_result(result, replace_labels=False)
 
-    def _on_save_done(self, outcome: SaveOutcome) -> None:
+    def _on_save_done(self, outcome: SavedCorrection) -> None:
         self.analysis.accept_save(outcome)
         self._show_result(outcome.result, replace_labels=False)
         folder = outcome.files["segmentation_corrected"].parent

@@ -26,10 +26,10 @@ import pytest
 import SimpleITK as sitk
 
 from wallthick.batch import series_output_dir
-from wallthick.batch.dicomseg import write_dicom_seg
 from wallthick.cli.main import main
 from wallthick.io import write_dicom_series
 from wallthick.labels import Label
+from wallthick.results.dicomseg import write_dicom_seg
 from wallthick.volume import Geometry, LabelVolume
 
 pytestmark = pytest.mark.slow

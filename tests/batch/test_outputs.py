@@ -10,12 +10,17 @@ import highdicom as hd
 import numpy as np
 import pytest
 
-from wallthick.batch import series_output_dir
-from wallthick.batch.dicomseg import write_dicom_seg
-from wallthick.batch.outputs import atomic_write, atomic_write_json, sort_rows, write_csv
 from wallthick.io import load_image, write_dicom_series
 from wallthick.labels import Label
 from wallthick.measure.result import CSV_COLUMNS
+from wallthick.results import (
+    atomic_write,
+    atomic_write_json,
+    series_output_dir,
+    sort_rows,
+    write_csv,
+)
+from wallthick.results.dicomseg import write_dicom_seg
 from wallthick.volume import ImageVolume, LabelVolume
 
 AXIAL = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]).T
@@ -33,7 +38,7 @@ def test_series_folder_is_a_hash_inside_out_dir(tmp_path: Path, uid: str) -> Non
 
 
 def test_series_folder_rejects_empty_uid(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="series_instance_uid"):
+    with pytest.raises(ValueError, match="series_key"):
         series_output_dir(tmp_path, "")
 
 

@@ -106,3 +106,24 @@ def test_a_saved_correction_is_measured_by_the_next_run(
 
     again = run_batch(batch_tree.root, out, BatchOptions(workers=1, resume=True))
     assert again.n_reused == 3  # the correction is current: nothing measured again
+
+
+def test_resume_measures_again_a_series_measured_with_other_options(
+    batch_tree: Any, clean_run: Any, tmp_path: Path, helpers: SimpleNamespace
+) -> None:
+    from wallthick.measure import MeasureOptions
+
+    out = tmp_path / "out"
+    shutil.copytree(clean_run.out, out)
+    same = run_batch(batch_tree.root, out, BatchOptions(workers=1, resume=True))
+    assert same.n_reused == 3  # the same options: nothing measured again
+    tuned = BatchOptions(workers=1, resume=True, measure_options=MeasureOptions(grid_mm=1.5))
+    summary = run_batch(batch_tree.root, out, tuned)
+    assert summary.n_reused == 1  # only the corrupt series (failed before measuring)
+    record = json.loads(
+        (series_output_dir(out, batch_tree.good_uid) / "measurement.json").read_text()
+    )
+    assert record["options"]["measure_options"]["grid_mm"] == 1.5
+    assert record["measurement"]["options"]["grid_mm"] == 1.5
+    again = run_batch(batch_tree.root, out, tuned)
+    assert again.n_reused == 3

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +92,54 @@ def test_measure_a_phantom_series_exits_0(
     with open(out / "measurements.csv", newline="") as fh:
         (row,) = list(csv.DictReader(fh))
     assert row["status"] == "ok" and float(row["septal_thickness_mm"]) > 3
+
+
+@pytest.mark.parametrize("command", ["measure", "batch"])
+@pytest.mark.parametrize(
+    ("extra", "config", "expected"),
+    [
+        (["--option", "grid=1"], None, r"Unknown measure option 'grid'; known options: .*grid_mm"),
+        (["--option", "grid_mm=9"], None, r"'grid_mm' must be in \[0.3, 3\]"),
+        (["--option", "on_qc_failure=ignore"], None, r"'on_qc_failure' must be 'flag' or 'raise'"),
+        (["--option", "refine_boundaries=yes"], None, r"'refine_boundaries' must be true or false"),
+        ([], '{"wall_range_mm": 5}', r"--config .*'wall_range_mm' must be \[low, high\]"),
+        ([], "[1, 2]", r"--config .*expected a JSON object"),
+        ([], "{not json", r"--config .*cannot read the JSON file"),
+    ],
+)
+def test_bad_measure_options_are_usage_errors_naming_the_key(
+    command: str,
+    extra: list[str],
+    config: str | None,
+    expected: str,
+    blank_tree: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [command, str(blank_tree / "ct" if command == "measure" else blank_tree)]
+    argv += ["--out", str(tmp_path / "out"), *extra]
+    if config is not None:
+        (tmp_path / "options.json").write_text(config)
+        argv += ["--config", str(tmp_path / "options.json")]
+    assert main(argv) == 2
+    assert re.search(expected, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_measure_options_reach_the_record(phantom_dicom_dir: Path, tmp_path: Path) -> None:
+    """--config then --option (which wins) arrive in the series record and the measurement."""
+    (tmp_path / "options.json").write_text('{"grid_mm": 0.7, "wall_range_mm": [2, 25]}')
+    runs = {}
+    for name, extra in {
+        "default": [],
+        "tuned": ["--config", str(tmp_path / "options.json"), "--option", "grid_mm=1.5"],
+    }.items():
+        out = tmp_path / name
+        argv = ["measure", str(phantom_dicom_dir), "--out", str(out), "--no-dicom-seg", "--no-qc"]
+        assert main([*argv, *extra]) == 0
+        (record,) = [json.loads(p.read_text()) for p in out.glob("series-*/measurement.json")]
+        runs[name] = record
+    used = runs["tuned"]["options"]["measure_options"]
+    assert used["grid_mm"] == 1.5 and used["wall_range_mm"] == [2.0, 25.0]
+    assert runs["default"]["options"]["measure_options"]["grid_mm"] == 1.0
+    assert runs["tuned"]["measurement"]["options"]["grid_mm"] == 1.5

@@ -9,7 +9,8 @@ import pytest
 from wallthick.cli.main import main
 from wallthick.compare import compare_measurements
 from wallthick.report import write_report
-from wallthick.report.tables import find_series_records, read_measurements
+from wallthick.report.tables import read_measurements
+from wallthick.results import find_records
 
 
 def test_write_report_contents(results_dir: Path, tmp_path: Path) -> None:
@@ -60,11 +61,11 @@ def test_report_uses_given_comparison(results_dir: Path, tmp_path: Path) -> None
     assert ">thickened<" not in text and ">stable<" in text
 
 
-def test_find_series_records(results_dir: Path) -> None:
-    records = find_series_records(results_dir)
+def test_find_records(results_dir: Path) -> None:
+    records = find_records(results_dir)
     assert len(records) == 6
     ok = [r for r in records if r.measurement is not None]
-    assert len(ok) == 5 and all(r.qc_png is not None for r in ok)
+    assert len(ok) == 5 and all(r.qc_png_path is not None for r in ok)
 
 
 def test_report_cli(results_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,14 +9,9 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from napari_wallthick._results import (
-    correction_folder,
-    is_results_folder,
-    read_results_folder,
-    series_key,
-    write_correction,
-)
-from wallthick import Geometry, ImageVolume, Label, LabelVolume, WallthickError
+from napari_wallthick._results import correction_folder, is_results_folder, read_results_folder
+from wallthick import Geometry, ImageVolume, Label, LabelVolume
+from wallthick.results import write_correction
 
 
 @pytest.fixture
@@ -28,17 +23,7 @@ def scan(tmp_path: Path) -> tuple[Path, Geometry]:
     return path, g
 
 
-def test_series_key_uses_uid_then_file(scan: tuple[Path, Geometry]) -> None:
-    path, g = scan
-    dicom_like = ImageVolume.from_geometry(np.zeros(g.shape), g, {"series_instance_uid": "1.2.3"})
-    assert series_key(dicom_like) == "1.2.3"
-    from_file = ImageVolume.from_geometry(np.zeros(g.shape), g, {"source_path": str(path)})
-    assert series_key(from_file) == f"file:{path}"
-    with pytest.raises(WallthickError, match="cannot be named"):
-        series_key(ImageVolume.from_geometry(np.zeros(g.shape), g))
-
-
-def test_write_correction_keeps_the_automatic_and_reads_back(
+def test_a_saved_correction_reads_back_from_its_folder(
     scan: tuple[Path, Geometry], tmp_path: Path
 ) -> None:
     path, g = scan

@@ -2,18 +2,10 @@
 
 Public API: :func:`run_batch` (discover, measure in parallel or on a dask
 cluster, resume), :func:`measure_to_folder` (one series or volume file),
-:func:`series_output_dir` and :func:`load_results` (the results folder layout,
-see ``docs/output_schema.md``).
+:func:`series_output_dir` and :func:`load_results` (re-exported from
+:mod:`wallthick.results`, the results folder contract, see ``docs/output_schema.md``).
 """
 
-from wallthick.batch.outputs import (
-    CSV_NAME,
-    OUTPUT_SCHEMA_VERSION,
-    SKIPPED_NAME,
-    StoredResult,
-    load_results,
-    series_output_dir,
-)
 from wallthick.batch.plan import SkippedSeries
 from wallthick.batch.runner import (
     BatchOptions,
@@ -21,6 +13,14 @@ from wallthick.batch.runner import (
     SeriesOutcome,
     measure_to_folder,
     run_batch,
+)
+from wallthick.results import (
+    CSV_NAME,
+    OUTPUT_SCHEMA_VERSION,
+    SKIPPED_NAME,
+    StoredResult,
+    load_results,
+    series_output_dir,
 )
 
 __all__ = [

@@ -26,10 +26,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wallthick.errors import SegmentationError
+from wallthick.results import source_folder
 from wallthick.volume import ImageVolume, LabelVolume
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wallthick.io import SeriesDescriptor
 
 __all__ = [
     "LabelSource",
@@ -186,15 +190,13 @@ def _no_match(task: Any, root: Path, errors: list[str]) -> str:
     )
 
 
-def _uid(member: Any) -> str:
-    return str(getattr(member, "series_instance_uid", "") or "")
+def _uid(member: SeriesDescriptor) -> str:
+    return member.series_instance_uid
 
 
-def _relative(member: Any, input_root: Path) -> str:
-    from wallthick.batch.plan import source_path
-
+def _relative(member: SeriesDescriptor, input_root: Path) -> str:
     try:
-        rel = Path(source_path(member)).resolve().relative_to(input_root.resolve())
+        rel = Path(source_folder(member)).resolve().relative_to(input_root.resolve())
     except ValueError:
         return ""
     return "" if str(rel) == "." else rel.as_posix()

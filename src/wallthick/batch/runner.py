@@ -9,36 +9,42 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wallthick.batch.executors import run_tasks
 from wallthick.batch.lock import output_lock
-from wallthick.batch.outputs import (
+from wallthick.batch.plan import SkippedSeries, plan_tasks
+from wallthick.batch.series import (
+    SeriesTask,
+    TaskSettings,
+    failure_record,
+    file_sha256,
+    process_task,
+    software_versions,
+)
+from wallthick.measure.options import MeasureOptions
+from wallthick.measure.result import CSV_COLUMNS
+from wallthick.results import (
     CORRECTED_NIFTI,
     CSV_NAME,
     LOG_NAME,
     MANIFEST_NAME,
     OUTPUT_SCHEMA_VERSION,
-    RECORD_NAME,
     REJECTED_NAME,
     SKIPPED_COLUMNS,
     SKIPPED_NAME,
+    SeriesRecord,
     atomic_write_json,
     atomic_write_text,
     read_record,
     series_output_dir,
     sort_rows,
     write_csv,
+    write_record,
 )
-from wallthick.batch.plan import SkippedSeries, plan_tasks
-from wallthick.batch.series import (
-    SeriesTask,
-    TaskSettings,
-    file_sha256,
-    process_task,
-    software_versions,
-)
-from wallthick.measure.result import CSV_COLUMNS, failed_row
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wallthick.io import RejectedFile
 
 __all__ = [
     "BatchOptions",
@@ -90,6 +96,10 @@ class BatchOptions:
     fallback : str, optional
         Segmenter for the series without a supplied segmentation (default:
         such a series fails).
+    measure_options : MeasureOptions
+        Options of the measurement (``--option``/``--config``); kept in each
+        series' record, and ``resume`` measures again a series measured with
+        other options.
     """
 
     segmenter: str = "classical"
@@ -105,6 +115,7 @@ class BatchOptions:
     labels_root: str | None = None
     label_mapping: Mapping[Any, Any] | str = "wallthick"
     fallback: str | None = None
+    measure_options: MeasureOptions = field(default_factory=MeasureOptions)
 
     def __post_init__(self) -> None:
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
@@ -115,6 +126,11 @@ class BatchOptions:
             raise ValueError("Give either 'labels' (one series) or 'labels_root', not both.")
         if self.fallback is not None and self.labels_root is None:
             raise ValueError("Argument 'fallback' needs 'labels_root' (it segments the rest).")
+        if not isinstance(self.measure_options, MeasureOptions):
+            raise TypeError(
+                "Argument 'measure_options' must be a MeasureOptions, "
+                f"got {type(self.measure_options).__name__}."
+            )
         if self.segmenter == "labelmap" and not self.supplies_labels:
             raise ValueError(
                 "The segmenter 'labelmap' reads segmentations made elsewhere: give 'labels' "
@@ -139,6 +155,7 @@ class BatchOptions:
             segmenter_options=dict(self.segmenter_options),
             label_mapping=self.label_mapping,
             fallback=self.fallback or "",
+            measure_options=self.measure_options,
         )
 
     def n_workers(self) -> int:
@@ -233,7 +250,7 @@ def run_batch(
     started = time.monotonic()
     found = discover_series(root)
     descriptors = list(found)
-    rejected = list(getattr(found, "rejected", ()))
+    rejected = list(found.rejected)
     tasks, skipped = plan_tasks(descriptors)
     logger.info(
         "%d series found: %d to measure, %d skipped", len(descriptors), len(tasks), len(skipped)
@@ -281,11 +298,9 @@ def measure_to_folder(
     found = discover_series(root)
     wanted = src.resolve()
     descriptors = [
-        d
-        for d in found
-        if src.is_dir() or wanted in {Path(f).resolve() for f in getattr(d, "files", ())}
+        d for d in found if src.is_dir() or wanted in {Path(f).resolve() for f in d.files}
     ]
-    rejected = list(getattr(found, "rejected", ()))
+    rejected = list(found.rejected)
     tasks, skipped = plan_tasks(descriptors)
     if len(tasks) > 1:
         raise ValueError(
@@ -304,7 +319,7 @@ def _run_planned(
     opts: BatchOptions,
     tasks: Sequence[SeriesTask],
     skipped: Sequence[SkippedSeries],
-    rejected: Sequence[Any],
+    rejected: Sequence[RejectedFile],
     n_found: int,
     started: float,
     progress: Progress | None,
@@ -352,7 +367,7 @@ def run_tasks_into(
             todo.append(task)
             continue
         outcome = _outcome(task, record, reused=True)
-        table.add(task.key, record["row"])
+        table.add(task.key, record.row)
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)
@@ -360,11 +375,11 @@ def run_tasks_into(
     if opts.resume:
         logger.info("resume: %d series already complete, %d to measure", len(outcomes), len(todo))
 
-    def done(task: SeriesTask, record: dict[str, Any] | None, error: str | None) -> None:
+    def done(task: SeriesTask, record: SeriesRecord | None, error: str | None) -> None:
         if record is None:
             record = _infrastructure_failure(task, out, error or "unknown failure")
         outcome = _outcome(task, record, reused=False)
-        table.add(task.key, record["row"])
+        table.add(task.key, record.row)
         table.flush(force=False)
         outcomes.append(outcome)
         if progress is not None:
@@ -406,14 +421,9 @@ def _work_estimate(task: SeriesTask) -> int:
     With the largest series started first, the batch does not end with one
     worker busy on a big series while the others are idle.
     """
-    total = 0
-    for member in task.members:
-        rows = int(getattr(member, "rows", 0) or 0)
-        cols = int(getattr(member, "columns", 0) or 0)
-        planes = len(getattr(member, "planes", ()) or ()) or len(getattr(member, "files", ()) or ())
-        planes = max(planes, int(getattr(member, "slice_count", 0) or 0))
-        total += rows * cols * planes
-    return total
+    return sum(
+        m.rows * m.columns * max(len(m.planes) or len(m.files), m.slice_count) for m in task.members
+    )
 
 
 def _check_paths(
@@ -451,16 +461,14 @@ class _Table:
         self._written = now
 
 
-def _completed_record(task: SeriesTask, out: Path, opts: BatchOptions) -> dict[str, Any] | None:
+def _completed_record(task: SeriesTask, out: Path, opts: BatchOptions) -> SeriesRecord | None:
     """The task's record from an earlier run, if it can be reused as it is."""
     for uid in task.folder_uids:
-        folder = series_output_dir(out, uid)
-        record = read_record(folder)
-        if record is None or record.get("task_key") != task.key:
+        record = read_record(series_output_dir(out, uid))
+        if record is None or record.task_key != task.key:
             continue
-        if record["status"] == "failed":
-            error = record.get("error") or {}
-            if opts.retry_failed or error.get("retryable", False):
+        if record.status == "failed":
+            if opts.retry_failed or (record.error is not None and record.error.retryable):
                 return None
         elif not _same_segmentation(task, record, opts):
             return None
@@ -470,78 +478,60 @@ def _completed_record(task: SeriesTask, out: Path, opts: BatchOptions) -> dict[s
     return None
 
 
-def _same_segmentation(task: SeriesTask, record: Mapping[str, Any], opts: BatchOptions) -> bool:
-    """The record was segmented as this run would: same options, same supplied files."""
+def _same_segmentation(task: SeriesTask, record: SeriesRecord, opts: BatchOptions) -> bool:
+    """The record was measured as this run would: same options, same supplied files."""
     wanted = opts.settings().options_record()
-    used = dict(record.get("options") or {})
-    if any(used.get(k, default) != wanted[k] for k, default in _OPTION_DEFAULTS.items()):
+    if any(record.options.get(k, default) != wanted[k] for k, default in _OPTION_DEFAULTS.items()):
         return False
-    supplied = record.get("labels")
     if task.labels is None:
-        return supplied is None
-    had = sorted([s.get("series_instance_uid", ""), s.get("sha256", "")] for s in supplied or ())
-    return supplied is not None and had == task.labels.fingerprint()
+        return record.labels is None
+    had = sorted(
+        [s.get("series_instance_uid", ""), s.get("sha256", "")] for s in record.labels or ()
+    )
+    return record.labels is not None and had == task.labels.fingerprint()
 
 
-#: Segmentation options a record may lack (written before they existed): their defaults.
+#: Options a record may lack (written before they existed): their defaults.
 _OPTION_DEFAULTS: dict[str, Any] = {
     "segmenter": None,
     "segmenter_options": {},
     "label_mapping": "wallthick",
     "fallback": "",
+    "measure_options": MeasureOptions().to_dict(),
 }
 
 
-def _correction_is_current(task: SeriesTask, out: Path, record: Mapping[str, Any]) -> bool:
+def _correction_is_current(task: SeriesTask, out: Path, record: SeriesRecord) -> bool:
     """False when a corrected segmentation was saved (or changed) since the record."""
     for uid in task.folder_uids:
         path = series_output_dir(out, uid) / CORRECTED_NIFTI
         if path.is_file():
-            used = (record.get("corrected") or {}).get("sha256")
+            used = (record.corrected or {}).get("sha256")
             return bool(used) and used == file_sha256(path)
-    return record.get("row", {}).get("segmentation_source", "auto") != "corrected"
+    return record.row.get("segmentation_source", "auto") != "corrected"
 
 
-def _outcome(task: SeriesTask, record: Mapping[str, Any], reused: bool) -> SeriesOutcome:
-    error = record.get("error") or {}
+def _outcome(task: SeriesTask, record: SeriesRecord, reused: bool) -> SeriesOutcome:
     return SeriesOutcome(
         label=task.label,
-        status=str(record["status"]),
+        status=record.status,
         reused=reused,
-        error=str(error.get("message_redacted", "")),
-        elapsed_s=float(record.get("elapsed_s", 0.0) or 0.0),
-        row=dict(record["row"]),
+        error=record.error.message_redacted if record.error else "",
+        elapsed_s=record.elapsed_s,
+        row=dict(record.row),
     )
 
 
-def _infrastructure_failure(task: SeriesTask, out: Path, error: str) -> dict[str, Any]:
+def _infrastructure_failure(task: SeriesTask, out: Path, error: str) -> SeriesRecord:
     """Record a series whose worker died or could not run it (retried by --resume)."""
-    record = {
-        "output_schema_version": OUTPUT_SCHEMA_VERSION,
-        "task_key": task.key,
-        "task_kind": task.kind,
-        "folder_uids": list(task.folder_uids),
-        "status": "failed",
-        "row": failed_row(task.info, error),
-        "measurement": None,
-        "phases": [],
-        "error": {
-            "type": "WorkerError",
-            "message": error,
-            "message_redacted": error,
-            "criteria": [],
-            "retryable": True,
-        },
-        "files": {"log": LOG_NAME},
-        "versions": software_versions(),
-        "warnings": [],
-        "elapsed_s": 0.0,
-        "finished_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
+    record = failure_record(task, error)
     folder = series_output_dir(out, task.folder_uids[0])
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / LOG_NAME, f"FAILED: {error}\n")
-    atomic_write_json(folder / RECORD_NAME, record)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / LOG_NAME, f"FAILED: {error}\n")
+        write_record(folder, record)
+    except OSError as exc:  # a full disk: the row still says failed
+        logger.error("%s: failure record not written (%s)", task.label, exc)
     logger.error("%s: %s", task.label, error)
     return record
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import hashlib
 import logging
 import os
@@ -24,34 +25,38 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wallthick._version import __version__
-from wallthick.batch.outputs import (
-    CORRECTED_NIFTI,
-    CORRECTED_SEG,
-    CORRECTION_PROVENANCE,
-    LOG_NAME,
-    OUTPUT_SCHEMA_VERSION,
-    QC_PNG,
-    RECORD_NAME,
-    SEGMENTATION_NIFTI,
-    SEGMENTATION_SEG,
-    SERIES_COLUMNS,
-    atomic_write,
-    atomic_write_json,
-    atomic_write_text,
-    remove_stale_temporaries,
-    series_output_dir,
-)
 from wallthick.errors import InvalidSeriesError, WallthickError
+from wallthick.measure.options import MeasureOptions
 from wallthick.measure.result import (
     CSV_COLUMNS,
     MeasurementResult,
     SeriesInfo,
     failed_row,
 )
-from wallthick.volume import LabelVolume
+from wallthick.results import (
+    CORRECTED_NIFTI,
+    CORRECTED_SEG,
+    LOG_NAME,
+    QC_PNG,
+    RECORD_NAME,
+    SEGMENTATION_NIFTI,
+    SEGMENTATION_SEG,
+    SERIES_COLUMNS,
+    RecordError,
+    SeriesRecord,
+    atomic_write,
+    atomic_write_text,
+    read_labels,
+    read_provenance,
+    remove_stale_temporaries,
+    series_output_dir,
+    write_labels,
+    write_record,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from wallthick.batch.labels import TaskLabels
+    from wallthick.io import SeriesDescriptor
     from wallthick.segment import Segmenter
 
 __all__ = ["SeriesTask", "TaskSettings", "process_task", "software_versions"]
@@ -70,13 +75,15 @@ class SeriesTask:
         ``phases:<uid>|<uid>...`` or ``file:<absolute path>``).
     kind : str
         ``"series"``, ``"phases"`` or ``"file"``.
-    members : tuple
-        The loader's series descriptors (one per phase for ``"phases"``).
+    members : tuple of SeriesDescriptor
+        The series found by discovery (one per phase for ``"phases"``; none
+        for ``"file"``).
     info : SeriesInfo
         What the row says when the series cannot be measured.
     folder_uids : tuple of str
-        UIDs whose :func:`series_output_dir` may hold this task's results
-        (each phase for a multiphase study); the first is used for failures.
+        Series keys (:func:`wallthick.results.series_keys`, one per member)
+        whose :func:`series_output_dir` may hold this task's results (each
+        phase for a multiphase study); the first is used for failures.
     secrets : tuple of str
         Strings kept out of logs unless ``show_phi`` (patient ID and name).
     labels : TaskLabels, optional
@@ -90,7 +97,7 @@ class SeriesTask:
 
     key: str
     kind: str
-    members: tuple[Any, ...]
+    members: tuple[SeriesDescriptor, ...]
     info: SeriesInfo
     folder_uids: tuple[str, ...]
     secrets: tuple[str, ...] = ()
@@ -114,9 +121,10 @@ class TaskSettings:
     segmenter_options: Mapping[str, Any] = field(default_factory=dict)
     label_mapping: Mapping[Any, Any] | str = "wallthick"
     fallback: str = ""
+    measure_options: MeasureOptions = field(default_factory=MeasureOptions)
 
     def options_record(self) -> dict[str, Any]:
-        """The segmentation options as the series record keeps them (JSON)."""
+        """The segmentation and measure options as the series record keeps them (JSON)."""
         mapping = self.label_mapping
         if not isinstance(mapping, str):
             mapping = {str(k): getattr(v, "name", str(v)) for k, v in mapping.items()}
@@ -127,6 +135,7 @@ class TaskSettings:
             },
             "label_mapping": mapping,
             "fallback": self.fallback,
+            "measure_options": self.measure_options.to_dict(),
         }
 
 
@@ -145,11 +154,12 @@ def software_versions() -> dict[str, str]:
 
 
 # -- entry point on the worker ----------------------------------------------------
-def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict[str, Any]:
+def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> SeriesRecord:
     """Measure ``task`` and write its folder under ``out_dir``; return its record.
 
-    Never raises for a data problem: a failure is returned (and written) as a
-    record with ``status == "failed"``.
+    Never raises for a data problem: a failure (also a full disk while
+    writing) is returned, and written when the disk allows, as a record with
+    ``status == "failed"``.
     """
     out = Path(out_dir)
     redact = _Redactor(() if settings.show_phi else (*task.secrets, *_path_secrets(task)))
@@ -169,24 +179,43 @@ def process_task(task: SeriesTask, out_dir: str, settings: TaskSettings) -> dict
             folder = series_output_dir(out, task.folder_uids[0])
             record = _failed_record(task, exc, redact, settings)
             log.line(f"FAILED: {type(exc).__name__}: {redact(str(exc))}")
-            if not isinstance(exc, WallthickError):
+            if not isinstance(exc, (WallthickError, OSError)):
                 log.line(redact(traceback.format_exc()))
-    record["warnings"] = [redact(f"{w.category.__name__}: {w.message}") for w in caught]
-    for text in record["warnings"]:
+    record = replace(
+        record,
+        warnings=tuple(redact(f"{w.category.__name__}: {w.message}") for w in caught),
+        elapsed_s=round(time.monotonic() - started, 3),
+        finished_utc=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    )
+    for text in record.warnings:
         log.line(f"warning: {text}")
-    record["elapsed_s"] = round(time.monotonic() - started, 3)
-    record["finished_utc"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    log.line(f"status: {record['status']} in {record['elapsed_s']:.1f} s")
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / LOG_NAME, log.text())
+    log.line(f"status: {record.status} in {record.elapsed_s:.1f} s")
+    return _finish(task, record, folder, log, redact, settings)
+
+
+def _finish(
+    task: SeriesTask,
+    record: SeriesRecord,
+    folder: Path,
+    log: _TaskLog,
+    redact: _Redactor,
+    settings: TaskSettings,
+) -> SeriesRecord:
+    """Write the log and, last, the record (which marks the series complete)."""
     try:
-        atomic_write_json(folder / RECORD_NAME, record)  # last: marks the series complete
-    except (TypeError, ValueError) as exc:  # a value JSON cannot hold: keep the failure
-        record = {
-            **_failed_record(task, exc, redact, settings),
-            **{"warnings": record["warnings"]},
-        }
-        atomic_write_json(folder / RECORD_NAME, record)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / LOG_NAME, log.text())
+        try:
+            write_record(folder, record)
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold: keep the failure
+            record = replace(_failed_record(task, exc, redact, settings), warnings=record.warnings)
+            write_record(folder, record)
+    except OSError as exc:  # a full disk: the series fails, the batch goes on
+        logger.error("%s: results not written (%s)", task.label, exc)
+        if record.status != "failed":
+            record = replace(_failed_record(task, exc, redact, settings), warnings=record.warnings)
+        with contextlib.suppress(OSError):  # no stale success left behind
+            (folder / RECORD_NAME).unlink(missing_ok=True)
     return record
 
 
@@ -199,14 +228,14 @@ def _forget_previous_records(task: SeriesTask, out: Path) -> None:
 
 def _measure_and_write(
     task: SeriesTask, out: Path, settings: TaskSettings, log: _TaskLog
-) -> tuple[dict[str, Any], Path]:
+) -> tuple[SeriesRecord, Path]:
     if task.refusal:
         raise InvalidSeriesError(task.refusal)
     corrected = _find_corrected(task, out)
     if corrected is not None:
         uid, labels_path = corrected
         log.line(f"using the corrected segmentation of {series_output_dir(out, uid).name}")
-        result, source_member = _measure_corrected(task, uid, labels_path)
+        result, source_member = _measure_corrected(task, uid, labels_path, settings)
     else:
         result, source_member = _measure_auto(task, settings, log)
     row = _row(task, result)
@@ -216,29 +245,23 @@ def _measure_and_write(
     files = _write_artefacts(result, folder, source_member, settings, log, corrected is not None)
     record = _ok_record(task, result, row, settings, files)
     if corrected is not None:
-        record["corrected"] = _correction_info(folder)
+        record = replace(record, corrected=_correction_info(folder))
     return record, folder
 
 
 # -- measuring -------------------------------------------------------------
 def _measure_auto(
     task: SeriesTask, settings: TaskSettings, log: _TaskLog
-) -> tuple[MeasurementResult, Any]:
-    from wallthick.io import load_image, load_phases, load_series
+) -> tuple[MeasurementResult, SeriesDescriptor | None]:
+    from wallthick.io import load_study
     from wallthick.measure import measure_wall_thickness
 
     t0 = time.monotonic()
-    source: Any
-    if task.kind == "file":
-        source = load_image(task.info.source_path)
-    elif task.kind == "phases":
-        source = [volume for member in task.members for volume in load_phases(member)]
-    else:
-        source = load_series(task.members[0])
+    source = load_study(task.info.source_path if task.kind == "file" else task.members)
     log.line(f"loaded in {time.monotonic() - t0:.1f} s")
     t0 = time.monotonic()
     segmenter, origin = _segmenter(task, settings, log)
-    result = measure_wall_thickness(source, options=None, segmenter=segmenter)
+    result = measure_wall_thickness(source, settings.measure_options, segmenter=segmenter)
     log.line(f"segmented and measured in {time.monotonic() - t0:.1f} s")
     if origin != "auto":
         result = replace(
@@ -252,23 +275,15 @@ _MIN_LV_INSIDE = 0.99
 
 
 def _measure_corrected(
-    task: SeriesTask, uid: str, labels_path: Path
-) -> tuple[MeasurementResult, Any]:
-    import SimpleITK as sitk
-
+    task: SeriesTask, uid: str, labels_path: Path, settings: TaskSettings
+) -> tuple[MeasurementResult, SeriesDescriptor | None]:
     from wallthick.io import load_image, load_series
     from wallthick.measure import measure_labels
     from wallthick.measure.sax import lv_fraction_inside
 
     member = _member(task, uid)
     image = load_series(member) if member is not None else load_image(task.info.source_path)
-    try:
-        labels_img = sitk.ReadImage(str(labels_path))
-    except RuntimeError as exc:
-        raise WallthickError(
-            f"{labels_path.name}: the corrected segmentation cannot be read ({exc})."
-        ) from exc
-    labels = LabelVolume.from_sitk(labels_img)
+    labels = read_labels(labels_path)
     # a correction saved on its own grid (short-axis editing) is measured on that
     # grid, the image sampled onto it; it must lie on the series it belongs to
     if not labels.geometry.same_grid(image.geometry, atol=1e-3):
@@ -278,7 +293,9 @@ def _measure_corrected(
                 f"{labels_path.name}: only {inside:.0%} of the corrected segmentation's LV "
                 "lies within its series' field of view; save it again from the napari plugin."
             )
-    result = measure_labels(labels, image, segmentation_source="corrected")
+    result = measure_labels(
+        labels, image, settings.measure_options, segmentation_source="corrected"
+    )
     phase = str(image.metadata.get("phase", "") or "")
     if phase and not result.measurement.phase:
         result = replace(result, measurement=replace(result.measurement, phase=phase))
@@ -321,14 +338,14 @@ def _chosen_phase_uid(result: MeasurementResult) -> str:
     return ""
 
 
-def _member(task: SeriesTask, uid: str) -> Any:
+def _member(task: SeriesTask, uid: str) -> SeriesDescriptor | None:
     for m in task.members:
-        if str(getattr(m, "series_instance_uid", "")) == uid:
+        if m.series_instance_uid == uid:
             return m
     return task.members[0] if task.members else None
 
 
-def _folder_uid(task: SeriesTask, member: Any) -> str:
+def _folder_uid(task: SeriesTask, member: SeriesDescriptor | None) -> str:
     for m, uid in zip(task.members, task.folder_uids, strict=False):
         if m is member:
             return uid
@@ -347,34 +364,26 @@ def _find_corrected(task: SeriesTask, out: Path) -> tuple[str, Path] | None:
 def _write_artefacts(
     result: MeasurementResult,
     folder: Path,
-    member: Any,
+    member: SeriesDescriptor | None,
     settings: TaskSettings,
     log: _TaskLog,
     corrected: bool,
 ) -> dict[str, str | None]:
+    """Write the series' labels, DICOM SEG and QC picture; their names by role."""
     files: dict[str, str | None] = {"log": LOG_NAME}
     if not corrected:
-        _write_nifti(result.labels, folder / SEGMENTATION_NIFTI)
+        write_labels(result.labels, folder / SEGMENTATION_NIFTI)
         files["segmentation"] = SEGMENTATION_NIFTI
     else:
         files["segmentation"] = (
             SEGMENTATION_NIFTI if (folder / SEGMENTATION_NIFTI).is_file() else None
         )
         files["segmentation_corrected"] = CORRECTED_NIFTI
-    files["dicom_seg"] = None
-    seg_name = CORRECTED_SEG if corrected else SEGMENTATION_SEG
     source_files = _source_files(member)
-    if settings.write_dicom_seg and source_files:
-        from wallthick.batch.dicomseg import write_dicom_seg
-
-        try:
-            with atomic_write(folder / seg_name) as tmp:
-                write_dicom_seg(result.labels, source_files, tmp, corrected=corrected)
-            files["dicom_seg"] = seg_name
-        except Exception as exc:  # the SEG is a by-product: the measurement stands
-            log.line(f"DICOM SEG not written: {type(exc).__name__}: {exc}")
-    elif settings.write_dicom_seg:
-        log.line("DICOM SEG not written: the source is not a DICOM series")
+    files["dicom_seg"] = None
+    if settings.write_dicom_seg:
+        name = CORRECTED_SEG if corrected else SEGMENTATION_SEG
+        files["dicom_seg"] = _write_seg(result, folder / name, source_files, log, corrected)
     files["qc_png"] = None
     if settings.write_qc:
         from wallthick.report.qc import render_qc_picture
@@ -384,18 +393,32 @@ def _write_artefacts(
     return files
 
 
-def _write_nifti(labels: LabelVolume, path: Path) -> None:
-    import SimpleITK as sitk
+def _write_seg(
+    result: MeasurementResult, path: Path, source_files: list[Path], log: _TaskLog, corrected: bool
+) -> str | None:
+    """Write the DICOM SEG; its name, or None when it could not be made.
 
-    with atomic_write(path) as tmp:
-        sitk.WriteImage(labels.to_sitk(), str(tmp), useCompression=True)
+    The SEG is a by-product: a SEG problem is logged and the measurement
+    stands. A full disk is not a SEG problem: it fails the series.
+    """
+    if not source_files:
+        log.line("DICOM SEG not written: the source is not a DICOM series")
+        return None
+    from wallthick.results import write_seg
+
+    try:
+        with atomic_write(path) as tmp:
+            write_seg(result.labels, source_files, tmp, corrected=corrected)
+    except OSError:
+        raise
+    except Exception as exc:
+        log.line(f"DICOM SEG not written: {type(exc).__name__}: {exc}")
+        return None
+    return path.name
 
 
-def _source_files(member: Any) -> list[Path]:
-    if member is None:
-        return []
-    files = getattr(member, "files", None) or ()
-    return sorted({Path(f) for f in files})
+def _source_files(member: SeriesDescriptor | None) -> list[Path]:
+    return [] if member is None else sorted(set(member.files))
 
 
 # -- records ---------------------------------------------------------------
@@ -417,77 +440,101 @@ def _ok_record(
     row: dict[str, str],
     settings: TaskSettings,
     files: dict[str, str | None],
-) -> dict[str, Any]:
+) -> SeriesRecord:
     m = result.measurement
     info = replace(m.series, **{k: row[k] for k in SERIES_COLUMNS if not getattr(m.series, k)})
     m = replace(m, series=info)
-    return {
-        **_base_record(task, settings),
-        "status": m.status,
-        "row": row,
-        "measurement": m.to_dict(),
-        "phases": m.to_dict()["phases"],
-        "error": None,
-        "files": files,
-    }
+    return _record(
+        task,
+        settings,
+        status=m.status,
+        row=row,
+        measurement=m,
+        phases=tuple(m.to_dict()["phases"]),
+        files=files,
+    )
 
 
 def _failed_record(
     task: SeriesTask, exc: BaseException, redact: _Redactor, settings: TaskSettings | None = None
-) -> dict[str, Any]:
+) -> SeriesRecord:
     message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, WallthickError) else str(exc)
     criteria = tuple(getattr(exc, "criteria", ()) or ())
     row = failed_row(task.info, message, criteria)
     if task.labels is not None:
         row["segmentation_source"] = _planned_source(task, settings)
-    return {
-        **_base_record(task, settings),
-        "status": "failed",
-        "row": row,
-        "measurement": None,
-        "phases": [],
-        "error": {
-            "type": type(exc).__name__,
-            "message": message,
-            "message_redacted": redact(message),
-            "criteria": list(criteria),
-            "retryable": isinstance(exc, MemoryError),
-        },
-        "files": {"log": LOG_NAME},
-    }
+    error = RecordError(
+        type=type(exc).__name__,
+        message=message,
+        message_redacted=redact(message),
+        criteria=tuple(str(c) for c in criteria),
+        retryable=_retryable(exc),
+    )
+    return _record(task, settings, status="failed", row=row, error=error, files={"log": LOG_NAME})
 
 
-def _base_record(task: SeriesTask, settings: TaskSettings | None) -> dict[str, Any]:
-    return {
-        "output_schema_version": OUTPUT_SCHEMA_VERSION,
-        "task_key": task.key,
-        "task_kind": task.kind,
-        "folder_uids": list(task.folder_uids),
-        "options": settings.options_record() if settings else {"segmenter": ""},
-        "labels": _labels_record(task, settings),
-        "versions": software_versions(),
-    }
+#: Errors of the machine, not of the data: ``--resume`` measures such a series again.
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-def _labels_record(task: SeriesTask, settings: TaskSettings | None) -> list[dict[str, str]] | None:
+def _retryable(exc: BaseException) -> bool:
+    """Out of memory, or a full disk (also as wrapped by pydicom, or as ITK's message)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError):
+            return True
+        if isinstance(seen, OSError) and seen.errno in _DISK_ERRNOS:
+            return True
+        if any(os.strerror(code) in str(seen) for code in _DISK_ERRNOS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def failure_record(task: SeriesTask, message: str) -> SeriesRecord:
+    """The record of a series whose worker died or could not run it (retried by --resume)."""
+    error = RecordError("WorkerError", message, message, retryable=True)
+    return _record(
+        task,
+        None,
+        status="failed",
+        row=failed_row(task.info, message),
+        error=error,
+        files={"log": LOG_NAME},
+        finished_utc=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _record(task: SeriesTask, settings: TaskSettings | None, **fields: Any) -> SeriesRecord:
+    return SeriesRecord(
+        task_key=task.key,
+        task_kind=task.kind,
+        folder_uids=task.folder_uids,
+        options=settings.options_record() if settings else {"segmenter": ""},
+        labels=_labels_record(task, settings),
+        versions=software_versions(),
+        **fields,
+    )
+
+
+def _labels_record(
+    task: SeriesTask, settings: TaskSettings | None
+) -> tuple[dict[str, str], ...] | None:
     """The supplied segmentations (rule, SHA-256; path with show_phi), ``None`` if none asked."""
     if task.labels is None:
         return None
     show_phi = bool(settings and settings.show_phi)
-    return [s.to_record(show_phi) for s in task.labels.sources]
+    return tuple(s.to_record(show_phi) for s in task.labels.sources)
 
 
 def _correction_info(folder: Path) -> dict[str, Any]:
-    import json
-
-    path = folder / CORRECTED_NIFTI
-    info: dict[str, Any] = {"file": CORRECTED_NIFTI, "sha256": file_sha256(path)}
-    prov = folder / CORRECTION_PROVENANCE
-    if prov.is_file():
-        try:
-            info["provenance"] = json.loads(prov.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            info["provenance_error"] = str(exc)
+    info: dict[str, Any] = {
+        "file": CORRECTED_NIFTI,
+        "sha256": file_sha256(folder / CORRECTED_NIFTI),
+    }
+    provenance = read_provenance(folder)
+    if provenance is not None:
+        info["provenance"] = provenance
     return info
 
 

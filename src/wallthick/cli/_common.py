@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from wallthick.batch import BatchSummary, SeriesOutcome
@@ -12,9 +13,9 @@ from wallthick.batch import BatchSummary, SeriesOutcome
 __all__ = [
     "USAGE_ERROR",
     "add_measure_options",
+    "key_value",
     "label_mapping",
     "measure_options",
-    "segmenter_option",
     "positive_int",
     "print_summary",
     "usage_error",
@@ -44,7 +45,7 @@ def label_mapping(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def segmenter_option(text: str) -> tuple[str, Any]:
+def key_value(text: str) -> tuple[str, Any]:
     """argparse type: ``KEY=VALUE``; the value is read as JSON when it parses, else text."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
@@ -57,7 +58,14 @@ def segmenter_option(text: str) -> tuple[str, Any]:
 
 
 def measure_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``BatchOptions`` keywords of the options :func:`add_measure_options` adds."""
+    """``BatchOptions`` keywords of the options :func:`add_measure_options` adds.
+
+    Raises
+    ------
+    ValueError
+        ``--config`` or ``--option`` names an unknown measure option or gives
+        a bad value (the message names the key and what it accepts).
+    """
     return {
         "segmenter": args.segmenter,
         "show_phi": args.show_phi,
@@ -65,7 +73,29 @@ def measure_options(args: argparse.Namespace) -> dict[str, Any]:
         "write_qc": not args.no_qc,
         "segmenter_options": dict(args.segmenter_option or ()),
         "label_mapping": args.label_mapping,
+        "measure_options": _measure_options(args.config, args.option or ()),
     }
+
+
+def _measure_options(config: str | None, pairs: Any) -> Any:
+    """``MeasureOptions`` from a JSON file, overridden by ``--option KEY=VALUE`` pairs."""
+    from wallthick.measure import MeasureOptions
+
+    values: dict[str, Any] = {}
+    if config is not None:
+        try:
+            loaded = json.loads(Path(config).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--config {config}: cannot read the JSON file ({exc}).") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"--config {config}: expected a JSON object of measure options.")
+        values.update(loaded)
+    values.update(dict(pairs))
+    try:
+        return MeasureOptions.from_mapping(values)
+    except (TypeError, ValueError) as exc:
+        where = f"--config {config} / --option" if config else "--option"
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def _segmenter_choices() -> tuple[str, ...]:
@@ -85,7 +115,7 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--segmenter-option",
-        type=segmenter_option,
+        type=key_value,
         action="append",
         metavar="KEY=VALUE",
         help="segmenter option, repeatable; VALUE is JSON or text (e.g. lv_seed_mm=[10,-4,30])",
@@ -100,6 +130,22 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
             "labels: totalsegmentator, wallthick (default) or a JSON file "
             '{"7": "LV_BLOOD_POOL", "9": "LV_MYOCARDIUM"}'
         ),
+    )
+    parser.add_argument(
+        "--option",
+        type=key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help=(
+            "measure option, repeatable; VALUE is JSON (e.g. grid_mm=0.8, "
+            "wall_range_mm=[2,25], on_qc_failure=flag); see MeasureOptions"
+        ),
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE.json",
+        default=None,
+        help='measure options as a JSON object ({"grid_mm": 0.8}); --option overrides it',
     )
     parser.add_argument(
         "--show-phi",

@@ -174,7 +174,7 @@ def _compare_and_report(
 
 def _print_phases(results: Path, manifest: dict[str, Any]) -> None:
     """For each multiphase study: cavity volume per phase, the phase used, the true ED."""
-    from wallthick.batch import load_results
+    from wallthick.results import load_results
 
     true_ed = {
         str(e["series_instance_uid"]): e.get("ed_phase_percent")
@@ -182,7 +182,7 @@ def _print_phases(results: Path, manifest: dict[str, Any]) -> None:
         if "ed_phase_percent" in e
     }
     for r in load_results(results):
-        phases = r.record.get("phases") or []
+        phases = [dict(p) for p in r.record.phases]
         if not phases:
             continue
         table = ", ".join(f"{p['phase']}: {_num(p['lv_cavity_volume_ml']):.1f} ml" for p in phases)

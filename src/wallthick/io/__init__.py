@@ -18,7 +18,7 @@ from wallthick.io.discover import (
     find_phase_groups,
     is_ct_image_series,
 )
-from wallthick.io.image import load_image, load_volume_file
+from wallthick.io.image import load_image, load_study, load_volume_file
 from wallthick.io.seg import (
     DicomSeg,
     SegSegment,
@@ -44,6 +44,7 @@ __all__ = [
     "load_image",
     "load_phases",
     "load_series",
+    "load_study",
     "load_volume_file",
     "read_dicom_seg",
     "read_pixels",

@@ -1,20 +1,21 @@
-"""``load_image``: one entry point for a DICOM folder/file or a volume file."""
+"""``load_image`` and ``load_study``: one entry point for a DICOM folder/file or a volume file."""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from wallthick.errors import InvalidSeriesError
-from wallthick.io.dicom import MAX_VOLUME_BYTES, load_series
-from wallthick.io.discover import SeriesDescriptor, discover_series
+from wallthick.io.dicom import MAX_VOLUME_BYTES, load_phases, load_series
+from wallthick.io.discover import SeriesDescriptor, discover_series, find_phase_groups
 from wallthick.volume import ImageVolume
 
-__all__ = ["load_image", "load_volume_file", "VOLUME_SUFFIXES"]
+__all__ = ["load_image", "load_study", "load_volume_file", "VOLUME_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,48 @@ def load_image(path: str | os.PathLike[str]) -> ImageVolume:
     if p.name.lower().endswith(VOLUME_SUFFIXES):
         return load_volume_file(p)
     return _load_file(p)
+
+
+def load_study(
+    source: str | os.PathLike[str] | SeriesDescriptor | Sequence[SeriesDescriptor],
+) -> list[ImageVolume]:
+    """Every volume of one study to measure: one, or one per cardiac phase.
+
+    Parameters
+    ----------
+    source : path, SeriesDescriptor or sequence of SeriesDescriptor
+        A DICOM folder or file, or a volume file (:func:`load_image`; a folder
+        holding exactly one multiphase acquisition gives its phases); a series
+        from :func:`discover_series` (a multi-frame series with several
+        temporal positions gives one volume per position); or a phase group
+        from :func:`find_phase_groups`.
+
+    Returns
+    -------
+    list of ImageVolume
+        Ordered by phase.
+
+    Raises
+    ------
+    InvalidSeriesError, DecodeError
+        As :func:`load_image` and :func:`load_phases`.
+    """
+    if isinstance(source, SeriesDescriptor):
+        return load_phases(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            groups = find_phase_groups(discover_series(path).usable)
+            if len(groups) == 1:
+                return load_phases(groups[0])
+        return [load_image(path)]
+    group = list(source)
+    if not group or not all(isinstance(d, SeriesDescriptor) for d in group):
+        raise TypeError(
+            "Argument 'source' must be a path, a SeriesDescriptor or a non-empty sequence "
+            f"of SeriesDescriptor, got {type(source).__name__}."
+        )
+    return load_phases(group)
 
 
 def _load_folder(folder: Path) -> ImageVolume:

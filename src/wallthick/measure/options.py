@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 __all__ = ["MeasureOptions"]
@@ -99,3 +101,78 @@ class MeasureOptions:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping of the options."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> MeasureOptions:
+        """Options from a mapping of JSON values (a config file, ``--option key=value``).
+
+        Ranges are given as two-element lists; booleans as JSON ``true``/``false``.
+
+        Raises
+        ------
+        ValueError
+            An unknown key (the message lists the known ones), a value of the
+            wrong type, or one out of range; the message names the key.
+
+        Examples
+        --------
+        >>> MeasureOptions.from_mapping({"grid_mm": 0.8, "wall_range_mm": [2, 25]}).wall_range_mm
+        (2.0, 25.0)
+        >>> MeasureOptions.from_mapping({"grid": 1})
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown measure option 'grid'; known options: apical_cap_fraction, cavity_volume_range_ml, edge_window_mm, grid_mm, max_border_contact_mm2, min_contrast_hu, min_segment_points, myocardial_density_g_per_ml, on_qc_failure, refine_boundaries, uncertainty_scale, wall_range_mm.
+        """
+        kinds = {f.name: _KINDS[f.name] for f in fields(cls)}
+        typed: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in kinds:
+                raise ValueError(
+                    f"Unknown measure option {key!r}; known options: {', '.join(sorted(kinds))}."
+                )
+            typed[key] = _coerce(key, kinds[key], value)
+        return cls(**typed)
+
+
+#: How each option's JSON value is read (see :meth:`MeasureOptions.from_mapping`).
+_KINDS = {
+    "grid_mm": "float",
+    "refine_boundaries": "bool",
+    "edge_window_mm": "float or null",
+    "min_contrast_hu": "float",
+    "apical_cap_fraction": "float",
+    "wall_range_mm": "range",
+    "cavity_volume_range_ml": "range",
+    "max_border_contact_mm2": "float",
+    "min_segment_points": "int",
+    "on_qc_failure": "'flag' or 'raise'",
+    "myocardial_density_g_per_ml": "float",
+    "uncertainty_scale": "float",
+}
+
+
+def _coerce(key: str, kind: str, value: Any) -> Any:
+    def number(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"Measure option {key!r} must be a number ({kind}), got {value!r}.")
+        return float(v)
+
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"Measure option {key!r} must be true or false, got {value!r}.")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"Measure option {key!r} must be a whole number, got {value!r}.")
+        return value
+    if kind == "range":
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise ValueError(f"Measure option {key!r} must be [low, high], got {value!r}.")
+        return (number(value[0]), number(value[1]))
+    if kind == "float or null" and value is None:
+        return None
+    if kind.startswith("'"):
+        if value not in ("flag", "raise"):
+            raise ValueError(f"Measure option {key!r} must be {kind}, got {value!r}.")
+        return value
+    return number(value)

@@ -7,7 +7,6 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wallthick.errors import SegmentationError
@@ -133,23 +132,15 @@ def _volumes(source: Source) -> list[ImageVolume]:
     if isinstance(source, ImageVolume):
         return [source]
     if isinstance(source, (str, os.PathLike)):
-        return _load(Path(source))
+        from wallthick.io import load_study
+
+        return load_study(source)
     if isinstance(source, Sequence) and source and all(isinstance(v, ImageVolume) for v in source):
         return [v for v in source if isinstance(v, ImageVolume)]
     raise TypeError(
         "Argument 'source' must be a path, an ImageVolume or a non-empty sequence of "
         f"ImageVolume, got {type(source).__name__}."
     )
-
-
-def _load(path: Path) -> list[ImageVolume]:
-    from wallthick.io import discover_series, find_phase_groups, load_image, load_phases
-
-    if path.is_dir():
-        groups = find_phase_groups(discover_series(path).usable)
-        if len(groups) == 1:
-            return list(load_phases(groups[0]))
-    return [load_image(path)]
 
 
 def _segment(image: ImageVolume, segmenter: str | Segmenter) -> LabelVolume:

@@ -29,6 +29,7 @@ __all__ = [
     "POSTERIOR_SEGMENTS",
     "SCHEMA_VERSION",
     "SEPTAL_SEGMENTS",
+    "SERIES_COLUMNS",
     "STATUSES",
     "LVFrame",
     "Measurement",
@@ -183,7 +184,7 @@ class Measurement:
         """One ``measurements.csv`` row, keyed by :data:`CSV_COLUMNS`."""
         by_seg = {s.segment: s for s in self.segments}
         row: dict[str, Any] = {
-            **{k: getattr(self.series, k) for k in _SERIES_COLUMNS},
+            **{k: getattr(self.series, k) for k in SERIES_COLUMNS},
             "septal_thickness_mm": self.septal_thickness_mm,
             "posterior_wall_thickness_mm": self.posterior_wall_thickness_mm,
             "septal_uncertainty_mm": self.septal_uncertainty_mm,
@@ -220,7 +221,8 @@ class Measurement:
         return cls(**_nan(d))
 
 
-_SERIES_COLUMNS = (
+#: Columns that identify a series; also the sort order of measurements.csv.
+SERIES_COLUMNS = (
     "patient_id",
     "study_date",
     "study_time",
@@ -246,7 +248,7 @@ _FLOAT_FIELDS = {
 def failed_row(series: SeriesInfo, error: str, qc_flags: Sequence[str] = ()) -> dict[str, str]:
     """A ``measurements.csv`` row for a series that could not be measured."""
     row = {c: "" for c in CSV_COLUMNS}
-    row.update({k: getattr(series, k) for k in _SERIES_COLUMNS})
+    row.update({k: getattr(series, k) for k in SERIES_COLUMNS})
     row.update(
         status="failed",
         error=" ".join(error.split()),

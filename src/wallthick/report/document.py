@@ -37,14 +37,8 @@ from wallthick.compare import FLAGS, WALLS, ComparisonRow, compare_measurements
 from wallthick.measure.result import MEASURED_STATUSES
 from wallthick.regional import SegmentChange, compare_segments
 from wallthick.report import plots
-from wallthick.report._files import atomic_path, atomic_write_text
-from wallthick.report.tables import (
-    MEASUREMENTS_CSV,
-    SeriesRecord,
-    find_series_records,
-    read_comparison_csv,
-    read_measurements,
-)
+from wallthick.report.tables import read_comparison_csv, read_measurements
+from wallthick.results import CSV_NAME, StoredResult, atomic_write, atomic_write_text, find_records
 
 __all__ = ["ReportFiles", "write_report"]
 
@@ -117,7 +111,7 @@ def write_report(
     out_html = Path(out_html)
     if not out_html.parent.is_dir():
         raise FileNotFoundError(f"Folder of the report does not exist: {out_html.parent}")
-    records = find_series_records(root)
+    records = find_records(root)
     rows = _rows(root, records)
     comparisons, shown_options = _comparisons(rows, comparison)
     shown_options.update(options or {})
@@ -141,13 +135,12 @@ def write_report(
 
 
 # -- data -------------------------------------------------------------------
-def _rows(root: Path, records: Sequence[SeriesRecord]) -> list[dict[str, str]]:
-    if (root / MEASUREMENTS_CSV).is_file():
-        return read_measurements(root / MEASUREMENTS_CSV)
+def _rows(root: Path, records: Sequence[StoredResult]) -> list[dict[str, str]]:
+    if (root / CSV_NAME).is_file():
+        return read_measurements(root / CSV_NAME)
     if not records:
         raise FileNotFoundError(
-            f"{root}: no {MEASUREMENTS_CSV} and no measurement.json found; "
-            "run 'wallthick batch' first."
+            f"{root}: no {CSV_NAME} and no measurement.json found; run 'wallthick batch' first."
         )
     return [dict(r.row) for r in records]
 
@@ -207,7 +200,7 @@ def _pdf_pages(path: Path | None) -> Iterator[PdfPages | None]:
         yield None
         return
     with (
-        atomic_path(path) as tmp,
+        atomic_write(path) as tmp,
         PdfPages(tmp, metadata={"Creator": f"wallthick {__version__}"}) as pages,
     ):
         _pdf_title_page(pages)
@@ -242,7 +235,7 @@ def _write_figures(
 
 
 def _save(fig: Figure, path: Path, pages: PdfPages | None) -> Path:
-    with atomic_path(path) as tmp:
+    with atomic_write(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     if pages is not None:
         pages.savefig(fig)
@@ -288,9 +281,9 @@ def _pdf_tables(
 
 
 def _pdf_qc_pages(
-    pages: PdfPages, rows: list[dict[str, str]], records: Sequence[SeriesRecord]
+    pages: PdfPages, rows: list[dict[str, str]], records: Sequence[StoredResult]
 ) -> None:
-    qc = {r.row.get("series_instance_uid", ""): r.qc_png for r in records}
+    qc = {r.row.get("series_instance_uid", ""): r.qc_png_path for r in records}
     for row in sorted(rows, key=_scan_order):
         png = qc.get(row.get("series_instance_uid", ""))
         if png is None:
@@ -335,7 +328,7 @@ _COMPARISON_HEADER = (
 def _html_body(
     root: Path,
     rows: list[dict[str, str]],
-    records: Sequence[SeriesRecord],
+    records: Sequence[StoredResult],
     subjects: list[_Subject],
     comparisons: list[ComparisonRow],
     segment_changes: Sequence[SegmentChange],
@@ -488,8 +481,8 @@ def _figure(png: Path, caption: str, alt: str | None = None) -> str:
     )
 
 
-def _qc_section(rows: list[dict[str, str]], records: Sequence[SeriesRecord]) -> str:
-    qc = {r.row.get("series_instance_uid", ""): r.qc_png for r in records}
+def _qc_section(rows: list[dict[str, str]], records: Sequence[StoredResult]) -> str:
+    qc = {r.row.get("series_instance_uid", ""): r.qc_png_path for r in records}
     parts = []
     for row in sorted(rows, key=_scan_order):
         uid = row.get("series_instance_uid", "")
@@ -509,7 +502,7 @@ def _qc_section(rows: list[dict[str, str]], records: Sequence[SeriesRecord]) -> 
     return "\n".join(parts) or "<p>No QC pictures found.</p>"
 
 
-def _options_table(options: Mapping[str, Any], records: Sequence[SeriesRecord], root: Path) -> str:
+def _options_table(options: Mapping[str, Any], records: Sequence[StoredResult], root: Path) -> str:
     info = _versions(options)
     seen: list[str] = []
     for r in records:

@@ -23,7 +23,6 @@ from matplotlib.lines import Line2D
 
 from wallthick.labels import LABEL_COLORS, Label
 from wallthick.measure.result import MeasurementResult
-from wallthick.report._files import atomic_path
 from wallthick.report._planes import (
     Plane,
     axial_plane,
@@ -31,6 +30,7 @@ from wallthick.report._planes import (
     sample_plane,
     short_axis_plane,
 )
+from wallthick.results import atomic_write
 
 __all__ = ["render_qc_picture", "qc_figure", "PROBE_COLORS"]
 
@@ -73,7 +73,7 @@ def render_qc_picture(result: MeasurementResult, out_png: Path) -> None:
     if not out_png.parent.is_dir():
         raise FileNotFoundError(f"Folder of the QC picture does not exist: {out_png.parent}")
     fig = qc_figure(result)
-    with atomic_path(out_png) as tmp:
+    with atomic_write(out_png) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     logger.debug("QC picture written to %s", out_png)
 

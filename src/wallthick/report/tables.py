@@ -11,12 +11,10 @@ Inputs accepted wherever "measurements" are read:
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +22,9 @@ from wallthick.compare import COMPARISON_COLUMNS, ComparisonRow
 from wallthick.errors import WallthickError
 from wallthick.measure.result import CSV_COLUMNS, SCHEMA_VERSION, Measurement
 from wallthick.regional import SEGMENT_COMPARISON_COLUMNS, SegmentChange
-from wallthick.report._files import atomic_write_text
+from wallthick.results import CSV_NAME, write_csv
 
 __all__ = [
-    "MEASUREMENTS_CSV",
-    "RECORD_NAME",
-    "SeriesRecord",
-    "find_series_records",
     "read_comparison_csv",
     "read_measurements",
     "read_segment_comparison_csv",
@@ -40,10 +34,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-MEASUREMENTS_CSV = "measurements.csv"
-RECORD_NAME = "measurement.json"
-QC_NAME = "qc.png"
 
 
 def read_measurements(path: str | os.PathLike[str]) -> list[dict[str, str]]:
@@ -58,7 +48,7 @@ def read_measurements(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     """
     p = Path(path)
     if p.is_dir():
-        p = p / MEASUREMENTS_CSV
+        p = p / CSV_NAME
     if not p.is_file():
         raise FileNotFoundError(f"{p}: measurements file not found.")
     if p.suffix.lower() == ".json":
@@ -105,38 +95,6 @@ def read_segment_comparison_csv(path: str | os.PathLike[str]) -> list[SegmentCha
     return [SegmentChange.from_row(r) for r in _read_csv(p, required=("segment", "flag"))]
 
 
-@dataclass(frozen=True)
-class SeriesRecord:
-    """One series folder of a results directory (as far as the report needs it)."""
-
-    folder: Path
-    row: dict[str, str]
-    measurement: Measurement | None
-    qc_png: Path | None
-
-
-def find_series_records(results_dir: str | os.PathLike[str]) -> list[SeriesRecord]:
-    """Every ``measurement.json`` below ``results_dir`` with its QC picture.
-
-    The folder layout is the batch's (``docs/output_schema.md``), but any
-    folder holding a ``measurement.json`` is accepted. Unreadable records are
-    logged and skipped.
-    """
-    root = Path(results_dir)
-    out: list[SeriesRecord] = []
-    for path in sorted(root.rglob(RECORD_NAME)):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            row = _row_from_record(data, path)
-        except (OSError, ValueError, WallthickError) as exc:
-            logger.warning("skipping unreadable record %s (%s)", path, exc)
-            continue
-        measurement = _measurement_from_record(data)
-        qc = path.parent / QC_NAME
-        out.append(SeriesRecord(path.parent, row, measurement, qc if qc.is_file() else None))
-    return out
-
-
 def _check_schema(rows: list[dict[str, str]], path: Path) -> None:
     """Refuse rows of another major schema version (docs/output_schema.md)."""
     major = SCHEMA_VERSION.split(".")[0]
@@ -151,12 +109,7 @@ def _check_schema(rows: list[dict[str, str]], path: Path) -> None:
 
 # -- helpers ----------------------------------------------------------------
 def _write_table(rows: Iterable[dict[str, str]], columns: tuple[str, ...], path: Path) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow(r)
-    atomic_write_text(path, buf.getvalue())
+    write_csv(path, rows, columns)
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
@@ -184,24 +137,16 @@ def _row_from_json(path: Path) -> dict[str, str]:
 
 
 def _row_from_record(data: Any, path: Path) -> dict[str, str]:
+    """The row of a record, or of a bare :meth:`Measurement.to_dict` document."""
     if isinstance(data, dict) and isinstance(data.get("row"), dict):
         return {c: str(data["row"].get(c, "") or "") for c in CSV_COLUMNS}
-    m = _measurement_from_record(data)
-    if m is None:
+    doc = data.get("measurement") if isinstance(data, dict) else None
+    doc = doc if isinstance(doc, dict) else data
+    if not isinstance(doc, dict) or "septal_thickness_mm" not in doc:
         raise WallthickError(
             f"{path}: not a wallthick measurement record (no 'row' and no measurement)."
         )
-    return m.to_row()
-
-
-def _measurement_from_record(data: Any) -> Measurement | None:
-    if not isinstance(data, dict):
-        return None
-    doc = data.get("measurement") if isinstance(data.get("measurement"), dict) else data
-    if not isinstance(doc, dict) or "septal_thickness_mm" not in doc:
-        return None
     try:
-        return Measurement.from_dict(doc)
+        return Measurement.from_dict(doc).to_row()
     except (TypeError, ValueError, KeyError) as exc:
-        logger.warning("measurement record could not be parsed (%s)", exc)
-        return None
+        raise WallthickError(f"{path}: the measurement cannot be parsed ({exc}).") from exc

@@ -1,4 +1,4 @@
-"""Provenance of a manual correction: who, when, what changed (no napari import)."""
+"""Provenance of a manual correction: who, when, what changed (``correction_provenance.json``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wallthick import Label, Measurement, __version__
+from wallthick._version import __version__
+from wallthick.labels import Label
+from wallthick.measure.result import Measurement
 
 __all__ = [
     "PROVENANCE_SCHEMA_VERSION",
@@ -21,7 +23,7 @@ __all__ = [
     "label_name",
 ]
 
-#: Version of the ``correction_provenance.json`` layout written by this plugin.
+#: Version of the ``correction_provenance.json`` layout.
 PROVENANCE_SCHEMA_VERSION = "1.0"
 
 

@@ -1,4 +1,4 @@
-"""Provenance of a correction, without napari."""
+"""Provenance of a correction (correction_provenance.json)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from napari_wallthick._provenance import analyst_name, build_provenance, label_changes
 from wallthick import Label, Measurement
+from wallthick.results import analyst_name, build_provenance, label_changes
 
 
 def _measurement(septal: float, posterior: float) -> Measurement:
