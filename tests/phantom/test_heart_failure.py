@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from wallthick.labels import Label
-from wallthick.phantom import PhantomCase, PhantomSpec, generate_phantom, phantom_truth, random_spec
+from wallthick.phantom import (
+    CohortSpec,
+    PhantomCase,
+    PhantomSpec,
+    generate_phantom,
+    phantom_truth,
+    random_spec,
+    write_cohort,
+)
 from wallthick.phantom.generate import _Pose
 from wallthick.phantom.leads import build_leads, lead_fraction
 from wallthick.phantom.render import nested_fields
 from wallthick.phantom.scene import build_scene
-from wallthick.phantom.series import phase_specs
+from wallthick.phantom.series import HF_KINDS, phase_specs
 from wallthick.phantom.spec import HF_FIELDS, random_hf_spec
 from wallthick.volume import Geometry
 
@@ -205,3 +214,36 @@ def _slice_with_rv_lead_only(
             near = rv[np.abs(rv[:, 2] - z) < 1.0]
             return k, near[:, :2].mean(axis=0)
     raise AssertionError("no slice with the RV lead alone")
+
+
+def test_cohort_with_one_subject_of_each_kind(tmp_path: Path) -> None:
+    coarse = dict(rows=40, pixel_spacing_mm=3.5, slices=24, slice_spacing_mm=5.0)
+    cohort = CohortSpec(
+        seed=3,
+        n_patients=0,
+        multiphase_patients=0,
+        phases_percent=(5, 45, 95),  # ten in the demo; three keep this test short
+        hf_subjects=HF_KINDS,
+        overrides=coarse,
+    )
+    manifest = write_cohort(cohort, tmp_path)
+    kinds = [e["kind"] for e in manifest["series"]]
+    assert kinds.count("ten_phase") == 3 and sorted(set(kinds)) == sorted(HF_KINDS)
+    specs = {
+        e["kind"]: PhantomSpec.from_dict(
+            json.loads((tmp_path / e["path"] / "truth.json").read_text())["spec"]
+        )
+        for e in manifest["series"]
+    }
+    assert specs["lead"].leads and specs["lead"].streaks == "ordinary"
+    assert specs["weak_contrast"].hu_lv_blood <= 280 and specs["weak_contrast"].septal_mm >= 14
+    phases = [e for e in manifest["series"] if e["kind"] == "ten_phase"]
+    ed = [e for e in phases if e["end_diastole"]]
+    assert len(ed) == 1 and ed[0]["phase_percent"] in (0, 5, 90, 95)
+    assert ed[0]["lv_cavity_volume_ml"] == max(e["lv_cavity_volume_ml"] for e in phases)
+    assert ed[0]["lv_cavity_volume_ml"] >= 120.0
+    # a default cohort's manifest has no heart-failure keys (byte-identical to before)
+    assert "hf_subjects" in manifest["cohort"]
+    assert not {"population", "hf_subjects"} & set(
+        write_cohort(CohortSpec(n_patients=0, multiphase_patients=0), tmp_path / "d")["cohort"]
+    )

@@ -22,6 +22,7 @@ __all__ = [
     "VARIANTS",
     "HF_FIELDS",
     "HF_SLICE_SPACINGS",
+    "HF_MAX_VOXELS",
     "LEAD_KINDS",
     "STREAK_KINDS",
 ]
@@ -325,6 +326,10 @@ HF_SLICE_SPACINGS = ((0.5, 0.12), (0.625, 0.1), (0.75, 0.12), (1.0, 0.16),
                      (1.25, 0.1), (1.5, 0.1), (2.0, 0.15), (2.5, 0.15))  # fmt: skip
 
 
+#: Largest grid of :func:`random_hf_spec` (voxels); thin-slice grids get coarser pixels.
+HF_MAX_VOXELS = 8.0e6
+
+
 def random_hf_spec(seed: int, **overrides: Any) -> PhantomSpec:
     """Sample a phantom of the chronic heart-failure population from ``seed``.
 
@@ -340,7 +345,8 @@ def random_hf_spec(seed: int, **overrides: Any) -> PhantomSpec:
     - contrast: late/weak (LV blood 180-280 HU, RV 40-80 HU above myocardium,
       40 %), a faint RV only (15 %) or as :func:`random_spec`;
     - slices 0.5-2.5 mm (:data:`HF_SLICE_SPACINGS`), pixels 0.6-0.9 mm, and a
-      field of view large enough for the heart (at most ~14 M voxels).
+      field of view large enough for the heart (pixels coarser, up to ~1.3 mm,
+      where the grid would exceed :data:`HF_MAX_VOXELS`).
 
     Examples
     --------
@@ -413,7 +419,7 @@ def _hf_grid(spec: PhantomSpec, slice_mm: float, pixel_mm: float) -> dict[str, A
     el = math.radians(spec.long_axis_elevation_deg)
     fov = 2.0 * (r + 58.0)
     z_range = max(120.0, (c + 12.0) * math.sin(el) + 2.0 * (r + 14.0) * math.cos(el) + 24.0)
-    pixel = max(pixel_mm, math.sqrt(fov * fov * z_range / slice_mm / 14.0e6))
+    pixel = max(pixel_mm, math.sqrt(fov * fov * z_range / slice_mm / HF_MAX_VOXELS))
     return dict(
         slice_spacing_mm=slice_mm,
         slices=int(math.ceil(z_range / slice_mm)),
