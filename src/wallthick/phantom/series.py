@@ -74,7 +74,8 @@ class CohortSpec:
         Extra heart-failure subjects, one per entry of :data:`HF_KINDS`:
         ``"dilated"``, ``"lead"`` (RV lead with streaks), ``"weak_contrast"``
         (late contrast, faint RV, hypertrophied septum) as one baseline scan,
-        ``"ten_phase"`` as a ten-phase study of a dilated, weakly contracting heart.
+        ``"ten_phase"`` as a ten-phase study (0-90 % or 5-95 %, whatever
+        ``phases_percent`` says) of a dilated, weakly contracting heart.
     """
 
     seed: int = 2026
@@ -426,18 +427,18 @@ def _write_multiphase(
     index: int,
     base: PhantomSpec | None = None,
     extra_truth: Mapping[str, Any] | None = None,
+    phases_percent: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     rng = np.random.default_rng([cohort.seed, index, 5])
     base = _patient_spec(cohort, index) if base is None else base
+    percents = cohort.phases_percent if phases_percent is None else tuple(phases_percent)
     ends = (0, 5, 90, 95) if cohort.population == "hf" or extra_truth else (0, 90)
-    ed = float(
-        rng.choice([p for p in cohort.phases_percent if p in ends] or [cohort.phases_percent[0]])
-    )
+    ed = float(rng.choice([p for p in percents if p in ends] or [percents[0]]))
     rr_ms = 60000.0 / float(rng.uniform(55.0, 75.0))
     study = root / f"subject_{index + 1:02d}" / "multiphase"
     date = (dt.date(2025, 2, 3) + dt.timedelta(days=7 * index)).strftime("%Y%m%d")
     entries, phases = [], []
-    for number, spec in enumerate(phase_specs(base, cohort.phases_percent, ed), start=1):
+    for number, spec in enumerate(phase_specs(base, percents, ed), start=1):
         pct = int(round(spec.phase_percent))
         info: dict[str, str | int | float] = {
             **_identity(cohort, index),
@@ -529,7 +530,8 @@ def _write_hf_subject(
     extra = {"population": "hf", "kind": kind}
     if kind == "ten_phase":
         spec = hf_subject_spec(seed, kind, ten_phase_grid=True).replace(**cohort.overrides)
-        return _write_multiphase(cohort, root, index, spec, extra)
+        ten = range(5 * (index % 2), 100, 10)  # 0-90 % or 5-95 %
+        return _write_multiphase(cohort, root, index, spec, extra, ten)
     spec = hf_subject_spec(seed, kind).replace(**cohort.overrides)
     if cohort.variant == "sample":  # the demo's budget: >= 0.75 mm pixels and 1 mm slices
         spec = coarser_grid(spec, 0.75, 1.0).replace(**cohort.overrides)
