@@ -86,3 +86,39 @@ def test_qc_picture_of_a_real_measurement(tmp_path: Path) -> None:
     assert np.median(posterior_xy[..., 1]) > 0.0  # ...and below the centre (inferior)
     render_qc_picture(result, tmp_path / "qc.png")
     assert imread(tmp_path / "qc.png").shape[1] > 900
+
+
+@pytest.mark.parametrize("order", [0, 1])
+@pytest.mark.parametrize("center", [(20.0, 14.0, 9.0), (2.0, -3.0, 30.0), (500.0, 0.0, 0.0)])
+def test_sample_plane_reads_a_box_with_the_values_of_the_whole_volume(
+    order: int, center: tuple[float, float, float]
+) -> None:
+    """Oblique planes inside, across the edge of and beyond an anisotropic,
+    rotated int16 volume: the samples equal those of the whole float64 volume."""
+    from scipy import ndimage
+    from scipy.spatial.transform import Rotation
+
+    from wallthick.measure.result import LVFrame
+    from wallthick.volume import Geometry
+
+    rng = np.random.default_rng(7)
+    array = rng.integers(-1000, 1500, (30, 41, 37)).astype(np.int16)
+    direction = Rotation.from_euler("xyz", [20, -35, 50], degrees=True).as_matrix()
+    geom = Geometry(array.shape, (1.3, 0.7, 0.9), (-5.0, 3.0, 1.0), direction)
+    frame = LVFrame(
+        apex_mm=np.zeros(3),
+        base_center_mm=np.array([1.0, 2.0, 3.0]),
+        long_axis=np.array([0.3, 0.5, 0.8]),
+        septal_direction=np.array([1.0, 0.0, 0.0]),
+        rv_insertion_points_mm=np.zeros((0, 3)),
+    )
+    plane = short_axis_plane(frame, center, 25.0, 0.6)
+    coords = np.moveaxis(geom.world_to_index(plane.world_points()), -1, 0)
+    whole = ndimage.map_coordinates(
+        array.astype(np.float64), coords, order=order, mode="constant", cval=-7.0
+    )
+    got = sample_plane(array, geom, plane, order=order, cval=-7.0)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, whole)
+    if center[0] < 100:
+        assert np.any(got != -7.0)

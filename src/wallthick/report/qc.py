@@ -181,10 +181,9 @@ def _draw_probes(ax: Axes, result: MeasurementResult, plane: Plane) -> None:
 
 
 def _draw_thickness(fig: Figure, ax: Axes, result: MeasurementResult, plane: Plane) -> None:
-    thick = np.where(np.isfinite(result.thickness_mm), result.thickness_mm, -1.0)
-    sampled = sample_plane(thick, result.labels.geometry, plane, order=0, cval=-1.0)
-    shown = np.ma.masked_less(sampled, 0.0)
-    finite = result.thickness_mm[np.isfinite(result.thickness_mm)]
+    sampled = sample_plane(result.thickness_mm, result.labels.geometry, plane, order=0, cval=-1.0)
+    shown = np.ma.masked_less(np.where(np.isfinite(sampled), sampled, -1.0), 0.0)
+    finite = _finite_values(result.thickness_mm)
     vmax = max(15.0, float(np.percentile(finite, 99))) if finite.size else 15.0
     im = ax.imshow(
         shown, cmap="viridis", vmin=0.0, vmax=vmax, extent=plane.extent, interpolation="nearest"
@@ -197,6 +196,12 @@ def _draw_thickness(fig: Figure, ax: Axes, result: MeasurementResult, plane: Pla
     ax.set_yticks([])
     ax.set_title("Wall thickness, short axis (mm)", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+
+
+def _finite_values(thickness: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The finite values of a thickness map, read slice by slice (no full-size mask)."""
+    parts = [plane[np.isfinite(plane)] for plane in thickness]
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
 def _draw_orientation(ax: Axes, names: tuple[str, str, str, str]) -> None:
