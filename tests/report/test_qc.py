@@ -56,7 +56,7 @@ def test_without_image_and_without_probes(
 ) -> None:
     r = make_synthetic(1, with_image=False)
     r = MeasurementResult(
-        r.measurement, None, r.labels, r.thickness_mm, r.aha_segments, r.frame, probes={}
+        r.measurement, None, r.labels, r.box_thickness_mm, r.box_segments, r.frame, probes={}
     )
     render_qc_picture(r, tmp_path / "qc.png")
     assert (tmp_path / "qc.png").stat().st_size > 1000
@@ -122,3 +122,27 @@ def test_sample_plane_reads_a_box_with_the_values_of_the_whole_volume(
     np.testing.assert_array_equal(got, whole)
     if center[0] < 100:
         assert np.any(got != -7.0)
+
+
+def test_sample_plane_of_a_box_equals_that_of_the_whole_grid() -> None:
+    """A map held on a box of the grid (``start``) whose outer voxels hold
+    ``cval`` (as the LV box's margin does) samples like the whole map."""
+    from wallthick.measure.result import LVFrame
+    from wallthick.volume import Geometry
+
+    rng = np.random.default_rng(3)
+    whole = np.full((20, 30, 25), -1.0)
+    whole[5:14, 7:21, 4:19] = rng.uniform(5.0, 15.0, (9, 14, 15))
+    geom = Geometry(whole.shape, (1.1, 0.8, 0.9), (0.0, 0.0, 0.0), np.eye(3))
+    frame = LVFrame(
+        apex_mm=np.zeros(3),
+        base_center_mm=np.array([0.0, 0.0, 30.0]),
+        long_axis=np.array([0.2, 0.3, 0.9]),
+        septal_direction=np.array([1.0, 0.0, 0.0]),
+        rv_insertion_points_mm=np.zeros((0, 3)),
+    )
+    plane = short_axis_plane(frame, (7.0, 10.0, 10.0), 18.0, 0.4)
+    box = whole[4:15, 6:22, 3:20].copy()
+    got = sample_plane(box, geom, plane, order=0, cval=-1.0, start=(4, 6, 3))
+    np.testing.assert_array_equal(got, sample_plane(whole, geom, plane, order=0, cval=-1.0))
+    assert np.any(got > 0) and np.any(got == -1.0)

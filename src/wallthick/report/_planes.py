@@ -106,23 +106,31 @@ def short_axis_plane(
 
 
 def sample_plane(
-    array: npt.NDArray[np.generic], geometry: Geometry, plane: Plane, *, order: int, cval: float
+    array: npt.NDArray[np.generic],
+    geometry: Geometry,
+    plane: Plane,
+    *,
+    order: int,
+    cval: float,
+    start: tuple[int, int, int] = (0, 0, 0),
 ) -> npt.NDArray[np.float64]:
     """Values of ``array`` (on ``geometry``) on the pixels of ``plane``.
 
-    ``order=0`` for labels (nearest neighbour), ``1`` for images. Only the
-    index box the plane passes through is read (a view, no copy of the
-    volume); the samples are those of the whole array.
+    ``order=0`` for labels (nearest neighbour), ``1`` for images. ``array``
+    may hold only a box of the grid of ``geometry``, from index ``start`` on
+    (``cval`` beyond it: the samples are those of the whole grid when the box's
+    outer voxels hold ``cval`` too, as a map's margin does). Only the index box the plane passes through is read
+    (a view, no copy of the volume); the samples are those of the whole array.
     """
     idx = geometry.world_to_index(plane.world_points())  # (n, n, 3)
-    coords = np.moveaxis(idx, -1, 0)
+    coords = np.moveaxis(idx, -1, 0) - np.asarray(start, dtype=np.float64).reshape(3, 1, 1)
     box = _plane_box(coords, array.shape)
     if box is None:
         return np.full(coords.shape[1:], float(cval))
     data = np.asarray(array)[tuple(slice(a, b) for a, b in box)]
-    start = np.array([a for a, _ in box], dtype=np.float64).reshape(3, 1, 1)
+    lo = np.array([a for a, _ in box], dtype=np.float64).reshape(3, 1, 1)
     out = ndimage.map_coordinates(
-        data, coords - start, order=order, mode="constant", cval=cval, output=np.float64
+        data, coords - lo, order=order, mode="constant", cval=cval, output=np.float64
     )
     return np.asarray(out, dtype=np.float64)
 
