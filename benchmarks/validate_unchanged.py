@@ -118,16 +118,15 @@ def _diff(a: Any, b: Any) -> float:
 def _compare(args: argparse.Namespace) -> int:
     old, new = (json.loads(Path(p).read_text()) for p in args.compare)
     print("| case | septal before → after (mm) | posterior before → after (mm) | "
-          "max |Δ| thickness, 17 AHA segments incl. (mm) | max |Δ| other | labels identical | "
-          "seconds before → after |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+          "largest Δ thickness, 17 AHA segments incl. (mm) | largest Δ uncertainty, volume, mass, flags | labels identical |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
     worst = 0.0
     for case in (k for k in old if not k.startswith("_")):
         a, b = old[case], new.get(case, {})
         if "error" in a or "error" in b:
             same = a.get("error") == b.get("error")
             print(f"| {case} | {a.get('error', 'ok')} → {b.get('error', 'ok')} | | "
-                  f"{'0' if same else 'inf'} | | | |")  # fmt: skip
+                  f"{'0' if same else 'inf'} | | |")  # fmt: skip
             worst = worst if same else math.inf
             continue
         thick = [k for k in a if k in THICKNESS_KEYS or (k.startswith("aha") and k.endswith("_mm"))]
@@ -137,8 +136,7 @@ def _compare(args: argparse.Namespace) -> int:
         worst = max(worst, d_thick)
         print(f"| {case} | {a['septal_mm']:.3f} → {b['septal_mm']:.3f} | "
               f"{a['posterior_mm']:.3f} → {b['posterior_mm']:.3f} | {d_thick:.4f} | "
-              f"{d_other:.4g} | {'yes' if a['labels_sha1'] == b['labels_sha1'] else 'no'} | "
-              f"{a['seconds']:.1f} → {b['seconds']:.1f} |")  # fmt: skip
+              f"{d_other:.4g} | {'yes' if a['labels_sha1'] == b['labels_sha1'] else 'no'} |")  # fmt: skip
     ok = worst <= args.tolerance
     print(f"largest thickness difference {worst:.4f} mm (tolerance {args.tolerance} mm): "
           f"{'unchanged' if ok else 'CHANGED'}")  # fmt: skip
