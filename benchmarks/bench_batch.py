@@ -23,7 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-WORK = Path(__file__).resolve().parent / "_work" / "bench_batch"
+#: Inputs and outputs (``WALLTHICK_BENCH_CACHE`` if set, else ``benchmarks/_work``).
+WORK = (
+    Path(os.environ.get("WALLTHICK_BENCH_CACHE", Path(__file__).resolve().parent / "_work"))
+    / "bench_batch"
+)
 
 
 def _write_inputs(root: Path, n_series: int, variant: str, seed: int) -> None:

@@ -13,8 +13,10 @@ runs in fresh subprocesses, alternating, ``--repeats`` times each:
 * ``cli``: the whole ``wallthick measure SERIES --out DIR`` in one process,
   timed from before its first import to its exit (the end-to-end figure).
 
-Prints one table (median over the repeats) with each stage's seconds, its
-ratio to the bare read, and peak RSS; then the ``python -X importtime`` cost
+Prints two tables (median over the repeats), wall-clock and CPU seconds, with
+each stage's seconds, its ratio to the bare read, and peak RSS (on a shared,
+loaded machine the CPU table is the steadier one; stages that run several
+threads use more CPU than wall-clock time); then the ``python -X importtime`` cost
 of the command's imports. With ``--baseline SRC`` (the ``src`` folder of
 another checkout, e.g. from ``git archive``) every child also runs on that
 code, alternating with this one, and the table shows both side by side.
@@ -79,12 +81,13 @@ def _bare(folder: Path) -> dict[str, Any]:
     import numpy as np
     import pydicom
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     dss = [pydicom.dcmread(p) for p in _dicom_files(folder)]
     normal = np.cross(*np.reshape(np.asarray(dss[0].ImageOrientationPatient, float), (2, 3)))
     dss.sort(key=lambda ds: float(np.dot(normal, np.asarray(ds.ImagePositionPatient, float))))
     np.stack([ds.pixel_array for ds in dss])
-    return {"bare": time.perf_counter() - t0, "peak_mb": _peak_mb()}
+    cpu = {"bare": time.process_time() - c0}
+    return {"bare": time.perf_counter() - t0, "cpu": cpu, "peak_mb": _peak_mb()}
 
 
 def _stages(folder: Path, out: Path) -> dict[str, Any]:
@@ -95,18 +98,21 @@ def _stages(folder: Path, out: Path) -> dict[str, Any]:
     from wallthick.segment import segment_heart
 
     times: dict[str, Any] = {}
+    cpu: dict[str, float] = {}
     peaks: dict[str, float] = {}
 
     def timed(name: str, fn: Callable[[], Any]) -> Any:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         value = fn()
         times[name] = time.perf_counter() - t0
+        cpu[name] = time.process_time() - c0
         peaks[name] = _peak_mb()
         return value
 
     desc = timed("load_discover", lambda: discover_series(folder)[0])
     image = timed("load", lambda: load_series(desc))
     times["load"] += times.pop("load_discover")
+    cpu["load"] += cpu.pop("load_discover")
     peaks.pop("load_discover")
     labels = timed("segment", lambda: segment_heart(image))
     result = timed("measure", lambda: measure_labels(labels, image))
@@ -120,6 +126,7 @@ def _stages(folder: Path, out: Path) -> dict[str, Any]:
     m = result.measurement
     return {
         **times,
+        "cpu": cpu,
         "peaks": peaks,
         "peak_mb": _peak_mb(),
         "septal_mm": m.septal_thickness_mm,
@@ -177,6 +184,7 @@ def _run(mode: str, folder: Path, src: str | None) -> dict[str, Any]:
     if src:
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     t0 = time.perf_counter()
+    c0 = _children_cpu()
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--folder", str(folder)],
         check=True,
@@ -186,7 +194,14 @@ def _run(mode: str, folder: Path, src: str | None) -> dict[str, Any]:
     )
     result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
     result["process"] = time.perf_counter() - t0
+    result.setdefault("cpu", {})["process"] = _children_cpu() - c0
     return result
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def _importtime(src: str | None, modules: list[str]) -> tuple[float, dict[str, float]]:
@@ -227,16 +242,19 @@ def _importtime(src: str | None, modules: list[str]) -> tuple[float, dict[str, f
 
 
 # -- report ----------------------------------------------------------------------
-def _median(rows: list[dict[str, Any]], key: str) -> float:
-    values = [float(r[key]) for r in rows if key in r]
+def _median(rows: list[dict[str, Any]], key: str, clock: str = "wall") -> float:
+    """Median of ``key`` over ``rows``: wall-clock seconds, or CPU seconds (``clock="cpu"``)."""
+    src = [r if clock == "wall" else r.get("cpu", {}) for r in rows]
+    values = [float(r[key]) for r in src if key in r]
     return statistics.median(values) if values else float("nan")
 
 
-def _table(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:
+def _table(runs: dict[str, dict[str, list[dict[str, Any]]]], clock: str) -> list[str]:
+    """Per stage: seconds (wall-clock or CPU), ratio to the bare read, peak RSS."""
     names = list(runs)
     head = "| stage |" + "".join(f" {n} s | {n} ×bare | {n} peak MB |" for n in names)
     lines = [head, "|---" * (1 + 3 * len(names)) + "|"]
-    bare = {n: _median(runs[n]["bare"], "bare") for n in names}
+    bare = {n: _median(runs[n]["bare"], "bare", clock) for n in names}
     bare_peak = {n: _median(runs[n]["bare"], "peak_mb") for n in names}
     cells = "".join(f" {bare[n]:.2f} | 1.0 | {bare_peak[n]:.0f} |" for n in names)
     lines.append("| bare read-sort-stack |" + cells)
@@ -245,20 +263,20 @@ def _table(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:
             continue
         cells = ""
         for n in names:
-            s = _median(runs[n]["stages"], stage)
+            t = _median(runs[n]["stages"], stage, clock)
             peaks = [r["peaks"].get(stage, float("nan")) for r in runs[n]["stages"]]
-            cells += f" {s:.2f} | {s / bare[n]:.2f} | {statistics.median(peaks):.0f} |"
+            cells += f" {t:.2f} | {t / bare[n]:.2f} | {statistics.median(peaks):.0f} |"
         lines.append(f"| {stage} |" + cells)
     cells = ""
     for n in names:
-        total = sum(_median(runs[n]["stages"], s) for s in STAGES if s in runs[n]["stages"][0])
-        cells += (
-            f" {total:.2f} | {total / bare[n]:.2f} | {_median(runs[n]['stages'], 'peak_mb'):.0f} |"
-        )
+        done = [st for st in STAGES if st in runs[n]["stages"][0]]
+        total = sum(_median(runs[n]["stages"], st, clock) for st in done)
+        peak = _median(runs[n]["stages"], "peak_mb")
+        cells += f" {total:.2f} | {total / bare[n]:.2f} | {peak:.0f} |"
     lines.append("| sum of stages (imports not timed) |" + cells)
     cells = ""
     for n in names:
-        t = _median(runs[n]["cli"], "process")
+        t = _median(runs[n]["cli"], "process", clock)
         cells += f" {t:.2f} | {t / bare[n]:.2f} | {_median(runs[n]['cli'], 'peak_mb'):.0f} |"
     lines.append("| **`wallthick measure` process, end to end** |" + cells)
     return lines
@@ -293,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     shape = runs["this"]["stages"][0]["shape"]
     print(f"series: {args.variant} phantom seed {args.seed}, {len(_dicom_files(folder))} "
           f"files, array {shape}; median of {args.repeats} alternating runs")  # fmt: skip
-    print("\n".join(_table(runs)))
+    for clock, what in (("wall", "wall-clock"), ("cpu", "CPU (user + system)")):
+        print(f"\n{what} seconds:")
+        print("\n".join(_table(runs, clock)))
     for name, src in codes.items():
         r = runs[name]["stages"][0]
         total, heavy = _importtime(src, runs[name]["cli"][0]["modules"])

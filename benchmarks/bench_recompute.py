@@ -11,6 +11,7 @@ Usage::
     .venv/bin/python benchmarks/bench_recompute.py                  # phantom + real CT
     .venv/bin/python benchmarks/bench_recompute.py --case phantom --repeats 5
     .venv/bin/python benchmarks/bench_recompute.py --case full      # 512x512x300 phantom (slow to generate)
+    .venv/bin/python benchmarks/bench_recompute.py --case full --series DIR   # a full-size DICOM series
     .venv/bin/python benchmarks/bench_recompute.py --case real --short-axis   # + SAX mode
     xvfb-run -a env QT_QPA_PLATFORM=xcb .venv/bin/python benchmarks/bench_recompute.py --gui
         # also times the widget's Recompute button end to end (worker + layer updates)
@@ -31,7 +32,15 @@ import numpy as np
 REAL_CT = Path(__file__).resolve().parents[2] / "shared/data/real/chest_cta/ct_heart_crop.nii.gz"
 
 
+#: A DICOM series to use for ``--case full`` instead of generating the phantom (``--series``).
+FULL_SERIES: list[str] = []
+
+
 def _load(case: str):
+    if case == "full" and FULL_SERIES:
+        from wallthick.io import load_image
+
+        return load_image(FULL_SERIES[0])
     if case == "phantom":
         from wallthick.phantom import sample_case
 
@@ -166,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--short-axis", action="store_true", help="also time Recompute on the short-axis grid"
     )
+    parser.add_argument("--series", default="", help="DICOM folder used for --case full")
     args = parser.parse_args(argv)
+    if args.series:
+        FULL_SERIES[:] = [args.series]
     cases = ["phantom", "real"] if args.case == "all" else [args.case]
     if "real" in cases and not REAL_CT.is_file():
         print(f"skipping the real CT: {REAL_CT} not found")

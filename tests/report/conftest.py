@@ -103,8 +103,8 @@ def make_result(seed: int = 0, *, with_image: bool = True) -> MeasurementResult:
         measurement=measurement,
         image=ImageVolume(img, spacing, origin, direction) if with_image else None,
         labels=LabelVolume(lab, spacing, origin, direction),
-        thickness_mm=thickness,
-        aha_segments=aha,
+        box_thickness_mm=thickness,
+        box_segments=aha,
         frame=frame,
         probes=probes,
     )

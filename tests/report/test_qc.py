@@ -8,7 +8,7 @@ import pytest
 from matplotlib.image import imread
 
 from wallthick.labels import Label
-from wallthick.measure.result import MeasurementResult
+from wallthick.measure.result import LVFrame, MeasurementResult
 from wallthick.report import render_qc_picture
 from wallthick.report._planes import project_segments, sample_plane, short_axis_plane
 from wallthick.report.qc import qc_figure
@@ -56,7 +56,7 @@ def test_without_image_and_without_probes(
 ) -> None:
     r = make_synthetic(1, with_image=False)
     r = MeasurementResult(
-        r.measurement, None, r.labels, r.thickness_mm, r.aha_segments, r.frame, probes={}
+        r.measurement, None, r.labels, r.box_thickness_mm, r.box_segments, r.frame, probes={}
     )
     render_qc_picture(r, tmp_path / "qc.png")
     assert (tmp_path / "qc.png").stat().st_size > 1000
@@ -86,3 +86,58 @@ def test_qc_picture_of_a_real_measurement(tmp_path: Path) -> None:
     assert np.median(posterior_xy[..., 1]) > 0.0  # ...and below the centre (inferior)
     render_qc_picture(result, tmp_path / "qc.png")
     assert imread(tmp_path / "qc.png").shape[1] > 900
+
+
+def _frame_along(long_axis: tuple[float, float, float]) -> LVFrame:
+    """An LV frame with the given long axis (for reformatting planes)."""
+    return LVFrame(
+        apex_mm=np.zeros(3),
+        base_center_mm=np.asarray(long_axis) * 30.0,
+        long_axis=np.asarray(long_axis),
+        septal_direction=np.array([1.0, 0.0, 0.0]),
+        rv_insertion_points_mm=np.zeros((0, 3)),
+    )
+
+
+@pytest.mark.parametrize("order", [0, 1])
+@pytest.mark.parametrize("center", [(20.0, 14.0, 9.0), (2.0, -3.0, 30.0), (500.0, 0.0, 0.0)])
+def test_sample_plane_reads_a_box_with_the_values_of_the_whole_volume(
+    order: int, center: tuple[float, float, float]
+) -> None:
+    """Oblique planes inside, across the edge of and beyond an anisotropic,
+    rotated int16 volume: the samples equal those of the whole float64 volume."""
+    from scipy import ndimage
+    from scipy.spatial.transform import Rotation
+
+    from wallthick.volume import Geometry
+
+    rng = np.random.default_rng(7)
+    array = rng.integers(-1000, 1500, (30, 41, 37)).astype(np.int16)
+    direction = Rotation.from_euler("xyz", [20, -35, 50], degrees=True).as_matrix()
+    geom = Geometry(array.shape, (1.3, 0.7, 0.9), (-5.0, 3.0, 1.0), direction)
+    plane = short_axis_plane(_frame_along((0.3, 0.5, 0.8)), center, 25.0, 0.6)
+    coords = np.moveaxis(geom.world_to_index(plane.world_points()), -1, 0)
+    whole = ndimage.map_coordinates(
+        array.astype(np.float64), coords, order=order, mode="constant", cval=-7.0
+    )
+    got = sample_plane(array, geom, plane, order=order, cval=-7.0)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, whole)
+    if center[0] < 100:
+        assert np.any(got != -7.0)
+
+
+def test_sample_plane_of_a_box_equals_that_of_the_whole_grid() -> None:
+    """A map held on a box of the grid (``start``) whose outer voxels hold
+    ``cval`` (as the LV box's margin does) samples like the whole map."""
+    from wallthick.volume import Geometry
+
+    rng = np.random.default_rng(3)
+    whole = np.full((20, 30, 25), -1.0)
+    whole[5:14, 7:21, 4:19] = rng.uniform(5.0, 15.0, (9, 14, 15))
+    geom = Geometry(whole.shape, (1.1, 0.8, 0.9), (0.0, 0.0, 0.0), np.eye(3))
+    plane = short_axis_plane(_frame_along((0.2, 0.3, 0.9)), (7.0, 10.0, 10.0), 18.0, 0.4)
+    box = whole[4:15, 6:22, 3:20].copy()
+    got = sample_plane(box, geom, plane, order=0, cval=-1.0, start=(4, 6, 3))
+    np.testing.assert_array_equal(got, sample_plane(whole, geom, plane, order=0, cval=-1.0))
+    assert np.any(got > 0) and np.any(got == -1.0)

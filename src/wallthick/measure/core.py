@@ -224,15 +224,16 @@ def _result(
     measurement: Measurement, an: WallAnalysis, labels: LabelVolume, image: ImageVolume | None
 ) -> MeasurementResult:
     """The measurement with its thickness and segment maps, LV frame and probes."""
-    thick_map, seg_map = _maps(labels, an.crop, an.points, an.prof, an.seg)
+    thick_map, seg_map = _maps(an.crop, an.points, an.prof, an.seg)
     return MeasurementResult(
         measurement=measurement,
         image=image,
         labels=labels,
-        thickness_mm=thick_map,
-        aha_segments=seg_map,
+        box_thickness_mm=thick_map,
+        box_segments=seg_map,
         frame=_lv_frame(an.crop, an.frame),
         probes=_probes(an.crop, an.prof, an.seg),
+        box_start=an.crop.start,
     )
 
 
@@ -288,15 +289,15 @@ def _refined_volumes_ml(
 
 
 def _maps(
-    labels: LabelVolume,
     crop: LVCrop,
     points: FloatArray,
     prof: WallProfiles,
     seg: npt.NDArray[np.uint8],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]:
-    """Thickness and segment of every myocardial voxel = those of its nearest line."""
-    thick = np.full(labels.shape, np.nan, dtype=np.float32)
-    segs = np.zeros(labels.shape, dtype=np.uint8)
+    """Thickness and segment of every myocardial voxel of the crop = those of its
+    nearest line (maps on the crop's box of the label grid)."""
+    thick = np.full(crop.labels.shape, np.nan, dtype=np.float32)
+    segs = np.zeros(crop.labels.shape, dtype=np.uint8)
     ok = np.flatnonzero(prof.valid & (seg > 0))
     if ok.size == 0:
         return thick, segs
@@ -311,9 +312,9 @@ def _maps(
     iso = np.clip(iso, 0, np.asarray(crop.myo.shape) - 1)
     nearest = near[:, iso[:, 0], iso[:, 1], iso[:, 2]]
     line = owner[tuple(nearest)]
-    full = tuple((myo_idx + np.asarray(crop.start)).T)
-    thick[full] = prof.thickness_mm[line].astype(np.float32)
-    segs[full] = seg[line]
+    where = tuple(myo_idx.T)
+    thick[where] = prof.thickness_mm[line].astype(np.float32)
+    segs[where] = seg[line]
     return thick, segs
 
 

@@ -60,21 +60,24 @@ class LVCrop:
 def crop_lv(labels: LabelVolume, image: ImageVolume | None, step: float) -> LVCrop:
     """Cut the label map (and image) to the LV and build the isotropic masks."""
     arr = labels.array
-    lv = (arr == Label.LV_MYOCARDIUM) | (arr == Label.LV_BLOOD_POOL)
-    if not np.any(arr == Label.LV_MYOCARDIUM) or not np.any(arr == Label.LV_BLOOD_POOL):
+    spacing = np.asarray(labels.spacing_mm, dtype=np.float64)
+    idx = _lv_extent(arr)
+    start: tuple[int, ...] = (0, 0, 0)
+    lab = None
+    if idx is not None:
+        pad = np.ceil(_PAD_MM / spacing).astype(int)
+        start = tuple(max(int(i[0]) - int(p), 0) for i, p in zip(idx, pad, strict=True))
+        stop = (
+            min(int(i[-1]) + int(p) + 1, n) for i, p, n in zip(idx, pad, arr.shape, strict=True)
+        )
+        lab = arr[tuple(slice(a, b) for a, b in zip(start, stop, strict=True))]  # every LV voxel
+    if lab is None or not (
+        np.any(lab == Label.LV_MYOCARDIUM) and np.any(lab == Label.LV_BLOOD_POOL)
+    ):
         raise MeasurementError(
             f"{_name(labels)}: the label map has no LV myocardium or no LV blood pool; "
             "nothing to measure (check the segmentation)."
         )
-    spacing = np.asarray(labels.spacing_mm, dtype=np.float64)
-    pad = np.ceil(_PAD_MM / spacing).astype(int)
-    idx = [np.flatnonzero(np.any(lv, axis=tuple(a for a in range(3) if a != k))) for k in range(3)]
-    start = tuple(max(int(i[0]) - int(p), 0) for i, p in zip(idx, pad, strict=True))
-    stop = tuple(
-        min(int(i[-1]) + int(p) + 1, n) for i, p, n in zip(idx, pad, arr.shape, strict=True)
-    )
-    sl = tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
-    lab = arr[sl]
     img = None if image is None else _image_on_crop(image, labels, start, lab.shape)
     iso_shape = tuple(
         int(np.floor((n - 1) * s / step)) + 1 for n, s in zip(lab.shape, spacing, strict=True)
@@ -110,6 +113,18 @@ def crop_lv(labels: LabelVolume, image: ImageVolume | None, step: float) -> LVCr
         la=iso_mask(Label.LEFT_ATRIUM) & ~myo & ~cav,
         image_iso=None if img is None else iso(img),
     )
+
+
+def _lv_extent(arr: npt.NDArray[np.integer]) -> list[npt.NDArray[np.intp]] | None:
+    """Indices along each axis holding LV voxels (``None`` without any): one pass
+    over the whole grid, then the slab of LV slices only."""
+    lv = arr == Label.LV_MYOCARDIUM
+    lv |= arr == Label.LV_BLOOD_POOL
+    slices = np.flatnonzero(lv.any(axis=(1, 2)))
+    if slices.size == 0:
+        return None
+    slab = lv[slices[0] : slices[-1] + 1]
+    return [slices, np.flatnonzero(slab.any(axis=(0, 2))), np.flatnonzero(slab.any(axis=(0, 1)))]
 
 
 def _image_on_crop(

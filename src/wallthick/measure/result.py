@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -303,17 +304,58 @@ class LVFrame:
 class MeasurementResult:
     """A :class:`Measurement` with the arrays it was computed from.
 
-    ``thickness_mm`` is on the grid of ``labels`` (NaN off the myocardium);
-    ``aha_segments`` holds the AHA segment (1-17, 0 elsewhere) of each
-    myocardial voxel. ``probes`` maps ``"septal"``/``"posterior"`` to an
-    ``(n, 2, 3)`` array of representative endocardial->epicardial line
-    segments in LPS mm, for drawing where the value was taken.
+    The maps are held on a box of the label grid, from index ``box_start`` on
+    with the shape of ``box_thickness_mm`` (the LV's bounding box with a
+    margin: every myocardial voxel lies in it): ``box_thickness_mm`` is the
+    thickness (NaN off the myocardium), ``box_segments`` the AHA segment (1-17,
+    0 elsewhere) of each myocardial voxel. :attr:`thickness_mm` and
+    :attr:`aha_segments` give them on the whole grid of ``labels`` (built on
+    first use). ``probes`` maps ``"septal"``/``"posterior"`` to an ``(n, 2,
+    3)`` array of representative endocardial->epicardial line segments in LPS
+    mm, for drawing where the value was taken.
     """
 
     measurement: Measurement
     image: ImageVolume | None
     labels: LabelVolume
-    thickness_mm: npt.NDArray[np.float32]
-    aha_segments: npt.NDArray[np.uint8]
+    box_thickness_mm: npt.NDArray[np.float32]
+    box_segments: npt.NDArray[np.uint8]
     frame: LVFrame
     probes: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    box_start: tuple[int, int, int] = (0, 0, 0)
+
+    def __post_init__(self) -> None:
+        shape = np.shape(self.box_thickness_mm)
+        stop = np.add(self.box_start, shape) if len(shape) == 3 else None
+        if (
+            stop is None
+            or np.shape(self.box_segments) != shape
+            or min(self.box_start) < 0
+            or np.any(stop > np.asarray(self.labels.shape))
+        ):
+            raise ValueError(
+                f"Arguments 'box_thickness_mm' {shape} and 'box_segments' "
+                f"{np.shape(self.box_segments)} must be one 3-D box of the label grid "
+                f"{self.labels.shape} from 'box_start' {self.box_start}."
+            )
+
+    @property
+    def box(self) -> tuple[slice, slice, slice]:
+        """The maps' box as slices of the label grid."""
+        shape = self.box_thickness_mm.shape
+        a, b, c = (slice(s, s + n) for s, n in zip(self.box_start, shape, strict=True))
+        return a, b, c
+
+    @cached_property
+    def thickness_mm(self) -> npt.NDArray[np.float32]:
+        """Thickness (mm) of each myocardial voxel on the grid of ``labels``, NaN elsewhere."""
+        full = np.full(self.labels.shape, np.nan, dtype=np.float32)
+        full[self.box] = self.box_thickness_mm
+        return full
+
+    @cached_property
+    def aha_segments(self) -> npt.NDArray[np.uint8]:
+        """AHA segment (1-17) of each myocardial voxel on the grid of ``labels``, 0 elsewhere."""
+        full = np.zeros(self.labels.shape, dtype=np.uint8)
+        full[self.box] = self.box_segments
+        return full

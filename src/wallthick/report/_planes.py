@@ -106,17 +106,50 @@ def short_axis_plane(
 
 
 def sample_plane(
-    array: npt.NDArray[np.generic], geometry: Geometry, plane: Plane, *, order: int, cval: float
+    array: npt.NDArray[np.generic],
+    geometry: Geometry,
+    plane: Plane,
+    *,
+    order: int,
+    cval: float,
+    start: tuple[int, int, int] = (0, 0, 0),
 ) -> npt.NDArray[np.float64]:
     """Values of ``array`` (on ``geometry``) on the pixels of ``plane``.
 
-    ``order=0`` for labels (nearest neighbour), ``1`` for images.
+    ``order=0`` for labels (nearest neighbour), ``1`` for images. ``array``
+    may hold only a box of the grid of ``geometry``, from index ``start`` on
+    (``cval`` beyond it: the samples are those of the whole grid when the box's
+    outer voxels hold ``cval`` too, as a map's margin does). Only the index box the plane passes through is read
+    (a view, no copy of the volume); the samples are those of the whole array.
     """
     idx = geometry.world_to_index(plane.world_points())  # (n, n, 3)
-    coords = np.moveaxis(idx, -1, 0)
-    data = np.asarray(array, dtype=np.float64)
-    out = ndimage.map_coordinates(data, coords, order=order, mode="constant", cval=cval)
+    coords = np.moveaxis(idx, -1, 0) - np.asarray(start, dtype=np.float64).reshape(3, 1, 1)
+    box = _plane_box(coords, array.shape)
+    if box is None:
+        return np.full(coords.shape[1:], float(cval))
+    data = np.asarray(array)[tuple(slice(a, b) for a, b in box)]
+    lo = np.array([a for a, _ in box], dtype=np.float64).reshape(3, 1, 1)
+    out = ndimage.map_coordinates(
+        data, coords - lo, order=order, mode="constant", cval=cval, output=np.float64
+    )
     return np.asarray(out, dtype=np.float64)
+
+
+def _plane_box(
+    coords: npt.NDArray[np.float64], shape: tuple[int, ...]
+) -> list[tuple[int, int]] | None:
+    """Index box ``[lo, hi)`` per axis holding every voxel an order-0/1 sample at
+    ``coords`` reads, plus one voxel; an edge of the box is either the array's
+    edge or beyond every sample, so sampling the box equals sampling the array.
+    ``None`` when the samples miss the array."""
+    box = []
+    for k, n in enumerate(shape):
+        lo = max(int(np.floor(coords[k].min())) - 1, 0)
+        hi = min(int(np.ceil(coords[k].max())) + 2, n)
+        if hi <= lo:
+            return None
+        box.append((lo, hi))
+    return box
 
 
 def project_segments(

@@ -110,12 +110,14 @@ def _view_box(result: MeasurementResult) -> tuple[npt.NDArray[np.float64], float
     axis = np.asarray(frame.long_axis, dtype=np.float64)
     axis = axis / np.linalg.norm(axis)
     geom = result.labels.geometry
-    myo = np.argwhere(result.labels.array == int(Label.LV_MYOCARDIUM))
+    # every myocardial voxel lies in the maps' box: search it, not the whole grid
+    box_myo = np.argwhere(result.labels.array[result.box] == int(Label.LV_MYOCARDIUM))
+    myo = box_myo + np.asarray(result.box_start)
     length = float(np.dot(np.asarray(frame.base_center_mm) - apex, axis))
     level = 0.5 * length
     if myo.size == 0:
         return apex + level * axis, 40.0, float(min(geom.spacing_mm))
-    mid = np.isin(result.aha_segments[tuple(myo.T)], _MID_SEGMENTS)
+    mid = np.isin(result.box_segments[tuple(box_myo.T)], _MID_SEGMENTS)
     pts = geom.index_to_world(myo[mid] if mid.any() else myo)
     along = (pts - apex) @ axis
     if mid.any():
@@ -181,10 +183,12 @@ def _draw_probes(ax: Axes, result: MeasurementResult, plane: Plane) -> None:
 
 
 def _draw_thickness(fig: Figure, ax: Axes, result: MeasurementResult, plane: Plane) -> None:
-    thick = np.where(np.isfinite(result.thickness_mm), result.thickness_mm, -1.0)
-    sampled = sample_plane(thick, result.labels.geometry, plane, order=0, cval=-1.0)
-    shown = np.ma.masked_less(sampled, 0.0)
-    finite = result.thickness_mm[np.isfinite(result.thickness_mm)]
+    thick = result.box_thickness_mm
+    sampled = sample_plane(
+        thick, result.labels.geometry, plane, order=0, cval=-1.0, start=result.box_start
+    )
+    shown = np.ma.masked_less(np.where(np.isfinite(sampled), sampled, -1.0), 0.0)
+    finite = thick[np.isfinite(thick)]
     vmax = max(15.0, float(np.percentile(finite, 99))) if finite.size else 15.0
     im = ax.imshow(
         shown, cmap="viridis", vmin=0.0, vmax=vmax, extent=plane.extent, interpolation="nearest"
