@@ -17,7 +17,9 @@ The cohort (``cohort_spec``): ``random_spec(seed)`` (30 % weak RV), every 4th
 seed with 0.9 x 0.9 x 1.5 mm voxels and every 4th (offset 1) with 2.0 or
 2.5 mm slices; about a third dilated (cavity radius 29-33 mm, length
 88-100 mm, walls 5.5-8.5 mm) and a quarter with faint LV blood (180-280 HU).
-Where a phantom spec has device leads (``leads``), the case is in the lead
+Seeds 8000-8999 are the heart-failure population instead
+(``wallthick.phantom.spec.random_hf_spec``: dilated, leads with streaks, weak
+contrast, 0.5-2.5 mm slices). A case with device leads is in the lead
 subgroup.
 
 Usage::
@@ -47,13 +49,18 @@ WALLS = ("septal", "posterior")
 TARGET_1U = (0.60, 0.80)
 TARGET_2U = 0.93
 TARGET_MAX = 3.0
+#: seeds in this range are heart-failure phantoms (``random_hf_spec``)
+HF_SEEDS = (8000, 9000)
 
 
 # -- cohort -----------------------------------------------------------------------
 def cohort_spec(seed: int) -> Any:
     """The phantom spec of cohort case ``seed`` (see the module docstring)."""
     from wallthick.phantom import random_spec
+    from wallthick.phantom.spec import random_hf_spec
 
+    if HF_SEEDS[0] <= seed < HF_SEEDS[1]:
+        return random_hf_spec(seed)
     spec = random_spec(seed)
     rng = np.random.default_rng([seed, 31])
     draw = rng.uniform(size=6)

@@ -19,6 +19,10 @@ combined in quadrature (``docs/method.md``):
   thickness: the region's median over its lines of ``offset - shift`` summed
   over both edges (the median, so that single lines meeting a trabecula or a
   neighbouring structure do not count; zero where labels and image agree);
+* ``tail`` - ``|mean - median|`` of the region's thicknesses: a minority of
+  lines much thicker or thinner than the rest (a papillary muscle or a
+  trabecula taken into the wall, a bite out of it) pulls the mean by about
+  this much, and the image cannot tell whether they belong to the wall;
 * ``label_edge`` - an edge without usable contrast (weak RV, liver) keeps
   the label edge, known to half a voxel plus the segmenter's own error
   there (``LABEL_EDGE_EXTRA_MM``), per weak edge, weighted by the fraction
@@ -85,8 +89,10 @@ def uncertainty_terms(
         windows += float(np.mean(np.where(weak, 0.0, win)))
         weak_edges += float(np.mean(weak))
         resid += np.where(weak, 0.0, offset - shift)
+    t = prof.thickness_mm[sel]
     return {
-        "spread_mm": float(np.std(prof.thickness_mm[sel], ddof=1)) / math.sqrt(n_eff),
+        "spread_mm": float(np.std(t, ddof=1)) / math.sqrt(n_eff),
+        "tail_mm": abs(float(np.mean(t)) - float(np.median(t))),
         "disagreement_mm": abs(float(np.median(resid))),
         "method_mm": METHOD_MM_PER_MM * max_spacing_mm,
         "window_mm": windows,
@@ -113,7 +119,8 @@ def combine_terms(
     reference = min(reference_fraction * terms["window_mm"], 2.0 * h)
     label_edge = terms["weak_edges"] * (h + label_edge_extra_mm)
     parts = dict(terms, reference_mm=reference, label_edge_mm=label_edge)
-    keys = ("spread_mm", "reference_mm", "disagreement_mm", "label_edge_mm", "method_mm")
+    keys = ("spread_mm", "tail_mm", "reference_mm", "disagreement_mm", "label_edge_mm", "method_mm")
+    parts.setdefault("tail_mm", 0.0)
     return math.sqrt(sum(parts[k] ** 2 for k in keys)), parts
 
 
