@@ -134,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.regional:
             text = evaluate_regional(dicom / "design.json", segment_table(comparison))
+            text += "\n\n" + segment_calibration(
+                dicom / "design.json", results / "measurements.csv"
+            )
+            text += "\n\nPer-wall flags of the same pairs:\n\n" + evaluate(
+                dicom / "design.json", comparison
+            )
             suffix += "_regional"
         else:
             text = evaluate(dicom / "design.json", comparison)
@@ -468,6 +474,8 @@ def evaluate_regional(design_json: Path, segments_csv: Path) -> str:
             big = [c for c in tested if true[c.segment] >= 1.5]
             hit = any(c.flag == "thickened" for c in big)
             counts["changed_detected"] += hit
+            counts["changed_eligible"] += bool(big)
+            counts["changed_eligible_detected"] += hit and bool(big)
             counts["changed_big_segments"] += len(big)
             counts["changed_big_flagged"] += sum(c.flag == "thickened" for c in big)
             if not hit:
@@ -494,6 +502,10 @@ def evaluate_regional(design_json: Path, segments_csv: Path) -> str:
         f"| regional +{REGIONAL_CHANGE_MM:g} mm | {n1} | {counts['changed_any_wrong_flag']} | "
         f"{det} ({_pct(det, n1)}, 95 % CI {_cp(det, n1)}) |",
         "",
+        f"detected among follow-ups with a segment whose true change is >= 1.5 mm: "
+        f"{counts['changed_eligible_detected']}/{counts['changed_eligible']} "
+        f"({_pct(counts['changed_eligible_detected'], counts['changed_eligible'])}, "
+        f"95 % CI {_cp(counts['changed_eligible_detected'], counts['changed_eligible'])})",
         f"not tested: unchanged {counts['unchanged_not_tested']}, "
         f"regional {counts['changed_not_tested']}",
         f"segments with true change >= 1.5 mm flagged thickened: "
@@ -506,6 +518,39 @@ def evaluate_regional(design_json: Path, segments_csv: Path) -> str:
         *misses,
     ]
     return "\n".join(lines)
+
+
+def segment_calibration(design_json: Path, measurements_csv: Path) -> str:
+    """Per-scan calibration of the per-segment uncertainty against the phantom truth.
+
+    For every ``ok`` scan and AHA segment: ``|aha_N_mm - truth| / aha_N_uncertainty_mm``;
+    a calibrated 1-sigma has 68 % within 1 u and 95 % within 2 u.
+    """
+    import csv
+
+    truth = {
+        e["series_instance_uid"]: e["true_segments_mm"]
+        for e in json.loads(design_json.read_text())["series"]
+    }
+    z: list[float] = []
+    with open(measurements_csv, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            true = truth.get(row.get("series_instance_uid", ""))
+            if true is None or row.get("status") != "ok":
+                continue
+            for seg, t in true.items():
+                v, u = row.get(f"aha_{seg}_mm", ""), row.get(f"aha_{seg}_uncertainty_mm", "")
+                if v and u and float(u) > 0:
+                    z.append(abs(float(v) - t) / float(u))
+    arr = np.asarray(z)
+    if arr.size == 0:
+        return "per-scan segment calibration: no ok scans"
+    return (
+        f"per-scan segment calibration ({arr.size} segments of ok scans): "
+        f"|error| <= 1 u {np.mean(arr <= 1):.2f}, <= 2 u {np.mean(arr <= 2):.2f}, "
+        f"> 3 u {np.mean(arr > 3):.3f}, max {arr.max():.2f}, RMS(error/u) "
+        f"{math.sqrt(float(np.mean(arr**2))):.2f}"
+    )
 
 
 def _segment_flag_right(flag: str, true_mm: float) -> bool:

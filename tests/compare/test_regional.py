@@ -145,3 +145,15 @@ def test_bad_arguments() -> None:
         compare_segment_pair(scan("A", "1"), scan("A", "2"), floor_mm=-1.0)
     with pytest.raises(TypeError, match="Rows must be"):
         compare_segment_pair(3, scan("A", "2"))  # type: ignore[arg-type]
+
+
+def test_compare_command_summary_names_the_segments_beyond_error(tmp_path: Any) -> None:
+    from wallthick.cli.compare import _segment_summary
+
+    rows = [scan("P1", "20250101"), scan("P1", "20250601", {8: 11.0, 9: 11.2, 12: 7.0})]
+    segments = compare_segments(rows, compare_measurements(rows))
+    text = _segment_summary(segments, tmp_path / "comparison_segments.csv")
+    assert "3 in 1 pair(s)" in text
+    assert (
+        "P1 20250101 -> 20250601: thickened 8 (+2.0 mm), 9 (+2.2 mm); thinned 12 (-2.0 mm)" in text
+    )

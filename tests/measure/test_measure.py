@@ -50,7 +50,14 @@ def test_uncertainty_present_and_positive(result):
     for u in (m.septal_uncertainty_mm, m.posterior_uncertainty_mm):
         assert math.isfinite(u) and 0.02 < u < 1.0
     parts = m.details["septal_uncertainty_parts"]
-    assert set(parts) >= {"spread_mm", "boundary_mm", "label_edge_mm", "n_eff"}
+    assert set(parts) >= {
+        "spread_mm",
+        "reference_mm",
+        "disagreement_mm",
+        "label_edge_mm",
+        "method_mm",
+        "n_eff",
+    }
 
 
 def test_result_contract(result, lv):

@@ -165,11 +165,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _segment_summary(segments: list[SegmentChange], out: Path) -> str:
     changed = [c for c in segments if c.changed]
-    pairs = {(c.group, c.baseline_series_uid, c.followup_series_uid) for c in changed}
-    return (
+    by_pair: dict[tuple[str, str, str, str, str], list[SegmentChange]] = {}
+    for c in changed:
+        key = (c.group, c.baseline_date, c.followup_date, c.baseline_series_uid,
+               c.followup_series_uid)  # fmt: skip
+        by_pair.setdefault(key, []).append(c)
+    lines = [
         f"AHA segments changed beyond error (Holm over each pair's segments): "
-        f"{len(changed)} in {len(pairs)} pair(s); written to {out}"
-    )
+        f"{len(changed)} in {len(by_pair)} pair(s); written to {out}"
+    ]
+    for (group, b_date, f_date, *_), cs in by_pair.items():
+        parts = [
+            f"{flag} "
+            + ", ".join(f"{c.segment} ({c.delta_mm:+.1f} mm)" for c in cs if c.flag == flag)
+            for flag in ("thickened", "thinned")
+            if any(c.flag == flag for c in cs)
+        ]
+        lines.append(f"  {group} {b_date} -> {f_date}: " + "; ".join(parts))
+    return "\n".join(lines)
 
 
 def _summary(rows: list[ComparisonRow], out: Path) -> str:

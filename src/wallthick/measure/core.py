@@ -89,7 +89,8 @@ def measure_labels(
     opts = options or MeasureOptions()
     series = series or _series_from(image, labels)
     an = analyse_wall(labels, image, opts)
-    stats = tuple(_segment_stats(an, s, opts) for s in AHA_SEGMENTS)
+    seg_regions = {s: _region_value(an, (s,), opts) for s in AHA_SEGMENTS}
+    stats = tuple(_segment_stats(an, s, seg_regions[s]) for s in AHA_SEGMENTS)
     septal = _region_value(an, SEPTAL_SEGMENTS, opts)
     posterior = _region_value(an, POSTERIOR_SEGMENTS, opts)
     cavity_ml, myo_ml = _refined_volumes_ml(an.crop, an.prof, an.seg > 0)
@@ -112,6 +113,7 @@ def measure_labels(
     for key, region in (("septal", septal), ("posterior", posterior)):
         details[f"{key}_uncertainty_parts"] = region.uncertainty_parts
         details[f"{key}_label_mm"] = region.label_thickness_mm
+    details["segment_uncertainty_parts"] = {s: r.uncertainty_parts for s, r in seg_regions.items()}
     details.update(_details(an.crop, an.prof, an.refs, an.frame))
     details["border_contact_mm2"] = round(border_contact_mm2(an.crop, labels.shape), 1)
     measurement = Measurement(
@@ -197,10 +199,10 @@ def _region_value(an: WallAnalysis, segments: tuple[int, ...], opts: MeasureOpti
     """Mean thickness over ``segments``, its 1-sigma uncertainty and its label-only value."""
     prof, crop = an.prof, an.crop
     sel = np.isin(an.seg, segments)
-    noise = an.refs.noise_hu if an.refs is not None else 0.0
     unc, parts = region_uncertainty(
-        prof, sel, crop.step, float(crop.spacing.max()), noise, opts.uncertainty_scale
-    )
+        prof, sel, crop.step, float(crop.spacing.max()), opts.uncertainty_scale,
+        opts.min_contrast_hu,
+    )  # fmt: skip
     if not sel.any():
         return RegionValue(math.nan, unc, parts, math.nan)
     return RegionValue(
@@ -259,13 +261,13 @@ def _above_base(crop: LVCrop, frame: FrameGeometry) -> npt.NDArray[np.bool_]:
     return np.asarray(below & ~lv & (axial > frame.level_base - 5.0))
 
 
-def _segment_stats(an: WallAnalysis, number: int, opts: MeasureOptions) -> SegmentStats:
+def _segment_stats(an: WallAnalysis, number: int, region: RegionValue) -> SegmentStats:
     """Statistics of one AHA segment; its uncertainty from the same model as the walls."""
     t = an.prof.thickness_mm[an.seg == number]
     if t.size == 0:
         return SegmentStats(number, math.nan, math.nan, math.nan, math.nan, 0)
     std = float(np.std(t, ddof=1)) if t.size > 1 else 0.0
-    unc = _region_value(an, (number,), opts).uncertainty_mm
+    unc = region.uncertainty_mm
     return SegmentStats(
         number, float(t.mean()), float(np.median(t)), float(t.max()), std, int(t.size), unc
     )

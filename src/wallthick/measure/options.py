@@ -62,7 +62,7 @@ class MeasureOptions:
     min_contrast_hu: float = 60.0
     apical_cap_fraction: float = 0.1
     wall_range_mm: tuple[float, float] = (3.0, 30.0)
-    cavity_volume_range_ml: tuple[float, float] = (30.0, 400.0)
+    cavity_volume_range_ml: tuple[float, float] = (30.0, 450.0)
     max_border_contact_mm2: float = 25.0
     min_segment_points: int = 10
     on_qc_failure: Literal["flag", "raise"] = "flag"

@@ -73,6 +73,12 @@ class WallProfiles:
     uncertain_epi: BoolArray
     contrast_endo: FloatArray
     contrast_epi: FloatArray
+    # where the image puts each edge relative to the label edge (outward, mm),
+    # before the move is limited to +-h (0 where the contrast is too weak):
+    # offset - shift is the labels' disagreement with the image that the
+    # refinement did not follow
+    offset_endo_mm: FloatArray
+    offset_epi_mm: FloatArray
 
 
 def measure_profiles(
@@ -159,7 +165,7 @@ def _label_profiles(points: FloatArray, dirs: FloatArray, edges: _LabelEdges) ->
     return WallProfiles(
         edges.valid, t_label, t_label, points + edges.s_endo[:, None] * dirs,
         points + edges.s_epi[:, None] * dirs, zeros, zeros, edges.half, zeros, edges.beyond,
-        ones, ones, zeros, zeros,
+        ones, ones, zeros, zeros, zeros, zeros,
     )  # fmt: skip
 
 
@@ -180,10 +186,10 @@ def _refined_profiles(
     p_b = points + edges.s_epi[:, None] * dirs
     ref_myo, ref_blood, ref_outer, floor = _edge_references(refs, p_a, p_b, edges.beyond)
     no_floor = np.full(len(points), -np.inf)
-    d_a, unc_a, c_a = _edge_shift(
+    d_a, unc_a, c_a, o_a = _edge_shift(
         crop, (p_a, -dirs), windows, (ref_myo, ref_blood, no_floor), refs.noise_hu, options
     )
-    d_b, unc_b, c_b = _edge_shift(
+    d_b, unc_b, c_b, o_b = _edge_shift(
         crop, (p_b, dirs), windows, (ref_myo, ref_outer, floor), refs.noise_hu, options
     )
     return WallProfiles(
@@ -201,6 +207,8 @@ def _refined_profiles(
         uncertain_epi=unc_b,
         contrast_endo=c_a,
         contrast_epi=c_b,
+        offset_endo_mm=o_a,
+        offset_epi_mm=o_b,
     )
 
 
@@ -234,8 +242,8 @@ def _edge_shift(
     refs: tuple[FloatArray, FloatArray, FloatArray],
     noise_hu: float,
     options: MeasureOptions,
-) -> tuple[FloatArray, BoolArray, FloatArray]:
-    """Outward move of one edge per line, 'uncertain' mask and contrast.
+) -> tuple[FloatArray, BoolArray, FloatArray, FloatArray]:
+    """Outward move of one edge per line, 'uncertain' mask, contrast and image offset.
 
     ``line`` = (edge points, outward unit vectors); ``windows`` = (w_in,
     w_out, half voxel); ``refs`` = (myocardium, other tissue, intensity
@@ -271,7 +279,7 @@ def _edge_shift(
     weak = np.abs(contrast) < options.min_contrast_hu
     unc = (trust < 0.5) | weak
     shift = np.where(weak, 0.0, np.clip(raw, -half, half) * trust)
-    return shift, unc, contrast
+    return shift, unc, contrast, np.where(weak, 0.0, raw)
 
 
 def _sample(
