@@ -79,6 +79,7 @@ class MetalOptions:
     max_band_mm: float = 6.0
     min_streak_sections: float = 0.6
     min_surround_hu: float = -50.0
+    passes: int = 3
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def find_leads(
     >>> a[5:35, 10, 10] = 3000.0  # a 30 mm wire
     >>> leads, _ = find_leads(ImageVolume(a, (1, 1, 1), (0, 0, 0), np.eye(3)))
     >>> len(leads), round(leads[0].length_mm)
-    (1, 29)
+    (1, 30)
     """
     if not isinstance(image, ImageVolume):
         raise TypeError(f"Argument 'image' must be an ImageVolume, got {type(image).__name__}.")
@@ -293,10 +294,21 @@ def _detect(
         np.asarray(slice_hu, dtype=np.float32), [rows, cols], order=1, mode="nearest"
     ).astype(np.float64)
     metal_p = ndimage.map_coordinates(metal.astype(np.float32), [rows, cols], order=1) > 0.0
-    resid = np.where(metal_p, 0.0, polar - _flank_background(polar, r, opts.arc_window_mm))
-    mask, n, max_hu = _streak_mask(resid, r, opts)
-    corr = np.where(mask, resid, 0.0) if mask.any() else None
-    return _SliceStreaks(z, centre, n, max_hu, corr)
+    corr = np.zeros_like(polar)
+    n_first, max_hu = 0, 0.0
+    # a few passes: once the strongest bands are gone, bands next to them
+    # (whose flanks they spoilt) stand out against a clean background
+    for i in range(opts.passes):
+        resid = np.where(metal_p, 0.0, polar - _flank_background(polar, r, opts.arc_window_mm))
+        mask, n, strongest = _streak_mask(resid, r, opts)
+        if i == 0:
+            n_first, max_hu = n, strongest
+        if n == 0 or n_first == 0:
+            break
+        step = np.where(mask, resid, 0.0)
+        corr += step
+        polar -= step
+    return _SliceStreaks(z, centre, n_first, max_hu, corr if n_first else None)
 
 
 def _flank_background(polar: FloatArray, r: FloatArray, window_mm: float) -> FloatArray:
@@ -320,50 +332,60 @@ def _flank_background(polar: FloatArray, r: FloatArray, window_mm: float) -> Flo
 def _streak_mask(
     resid: FloatArray, r: FloatArray, opts: MetalOptions
 ) -> tuple[BoolArray, int, float]:
-    """Polar mask of streak bands: same-sign residual runs that start at the
-    metal, run straight out, stay thin and have a partner on the opposite side
-    (a streak is a line through the metal), grown into their weaker flanks."""
+    """Polar mask of streak bands (rays whose same-sign residual starts at the
+    metal and runs straight out, in thin groups with a partner group on the
+    opposite side: a streak is a line through the metal), grown into their
+    weaker flanks; the number of streak rays' groups and the largest residual."""
     n_r = max(3, int(round(opts.ray_median_mm / _R_STEP_MM)) | 1)
     along = ndimage.median_filter(resid, size=(1, n_r), mode="nearest")
     noise = max(float(1.4826 * np.median(np.abs(resid - np.median(resid)))), 5.0)
     keep = np.zeros(resid.shape, bool)
     n_streaks, max_hu = 0, 0.0
     for sign in (1.0, -1.0):
-        runs = _runs(sign * along > opts.significance * noise, r, opts)
-        rays = runs.any(axis=1)
+        runs = _ray_runs(sign * along > opts.significance * noise, r, opts)
+        groups = _thin_groups(np.asarray(runs.any(axis=1)), opts)
+        rays = groups > 0
         partner = np.roll(ndimage.binary_dilation(rays, iterations=_PAIR_TOLERANCE), rays.size // 2)
-        lab, n = ndimage.label(runs, np.ones((3, 3), bool))
-        for i in range(1, n + 1):
-            comp = lab == i
-            if not np.any(partner & comp.any(axis=1)):
-                continue
-            keep |= comp
-            n_streaks += 1
-            max_hu = max(max_hu, float(np.abs(along[comp]).max()))
         weak = sign * along > opts.weak_significance * noise
+        for g in range(1, int(groups.max()) + 1):
+            members = groups == g
+            if not np.any(partner & members):
+                continue
+            # a streak ray: its residual of that sign all along it is streak
+            keep[members] |= runs[members] | weak[members]
+            n_streaks += 1
+            max_hu = max(max_hu, float(np.abs(along[members][runs[members]]).max()))
         keep |= ndimage.binary_propagation(keep & weak, mask=weak & _near_band(keep, r))
     return keep, n_streaks, max_hu
 
 
-def _runs(strong: BoolArray, r: FloatArray, opts: MetalOptions) -> BoolArray:
-    """The connected parts of ``strong`` that start within ``max_start_mm`` of
-    the metal, reach ``min_streak_mm`` further out and are at most
-    ``max_band_mm`` wide (median over their radii)."""
-    dtheta = 2 * np.pi / strong.shape[0]
-    lab, n = ndimage.label(strong, np.ones((3, 3), bool))
+def _ray_runs(strong: BoolArray, r: FloatArray, opts: MetalOptions) -> BoolArray:
+    """Per ray, the run of ``strong`` that starts within ``max_start_mm`` of
+    the metal, kept when it goes on for at least ``min_streak_mm``."""
+    near = r <= opts.max_start_mm
     out = np.zeros_like(strong)
-    for i, sl in enumerate(ndimage.find_objects(lab)):
-        if sl is None:
-            continue
-        comp = lab[sl] == i + 1
-        radii = r[sl[1]]
-        has = comp.any(axis=0)
-        r_first, r_last = float(radii[has][0]), float(radii[has][-1])
-        if r_first > opts.max_start_mm or r_last - r_first < opts.min_streak_mm:
-            continue
-        width_mm = comp.sum(axis=0)[has] * radii[has] * dtheta
-        if float(np.median(width_mm)) <= opts.max_band_mm:
-            out[sl] |= comp
+    for t in np.flatnonzero(strong[:, near].any(axis=1)):
+        j0 = int(np.argmax(strong[t, near]))
+        n = int(np.logical_and.accumulate(strong[t, j0:]).sum())
+        if n * _R_STEP_MM >= opts.min_streak_mm:
+            out[t, j0 : j0 + n] = True
+    return out
+
+
+def _thin_groups(rays: BoolArray, opts: MetalOptions) -> npt.NDArray[np.intp]:
+    """Groups of neighbouring streak rays (around the circle) no wider than a
+    thin band at ``min_streak_mm`` from the metal; 0 elsewhere."""
+    lab, n = ndimage.label(rays)
+    if n > 1 and rays[0] and rays[-1]:  # a group across angle 0
+        lab[lab == n] = 1
+    dtheta = 2 * np.pi / rays.size
+    out = np.zeros(rays.size, np.intp)
+    kept = 0
+    for g in np.unique(lab[lab > 0]):
+        members = lab == g
+        if members.sum() * dtheta * opts.min_streak_mm <= opts.max_band_mm:
+            kept += 1
+            out[members] = kept
     return out
 
 
