@@ -1,7 +1,9 @@
 """``wallthick demo --out DIR``: the sample phantom cohort, measured end to end.
 
 Generates a small phantom cohort as DICOM in ``DIR/input`` (2 patients with a
-baseline and a 6-month follow-up, plus one multiphase study), runs the batch
+baseline and a 6-month follow-up, one multiphase study, and one subject of each
+heart-failure kind: a dilated heart, a device lead with metal streaks, weak
+contrast with a thick septum, a ten-phase study), runs the batch
 into ``DIR/results``, compares the visits (``DIR/comparison.csv``), writes the
 HTML report (``DIR/report.html``) and prints measured vs true thickness.
 """
@@ -28,6 +30,7 @@ DEMO_COHORT: dict[str, Any] = {
     "followup_months": (6,),
     "multiphase_patients": 1,
     "phases_percent": (0, 70, 90),
+    "hf_subjects": ("dilated", "lead", "weak_contrast", "ten_phase"),
 }
 
 

@@ -12,7 +12,7 @@ from wallthick.phantom.generate import (
     sample_case,
 )
 from wallthick.phantom.series import CohortSpec, write_cohort, write_phantom_series
-from wallthick.phantom.spec import VARIANTS, PhantomSpec, random_spec
+from wallthick.phantom.spec import VARIANTS, PhantomSpec, random_hf_spec, random_spec
 
 __all__ = [
     "VARIANTS",
@@ -22,6 +22,7 @@ __all__ = [
     "acquisition_geometry",
     "generate_phantom",
     "phantom_truth",
+    "random_hf_spec",
     "random_spec",
     "render_labels",
     "sample_case",

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from wallthick.phantom.leads import build_leads, paint_leads
 from wallthick.phantom.lv import LVModel
 from wallthick.phantom.render import add_noise, render
 from wallthick.phantom.scene import Scene, build_scene, lv_model_from_spec
@@ -130,6 +131,12 @@ def generate_phantom(spec: PhantomSpec) -> PhantomCase:
     geometry = acquisition_geometry(spec, scene)
     array, labels = render(scene, geometry, pose.to_anatomical)
     assert array is not None
+    if spec.leads:
+        leads = build_leads(spec, scene.lv, pose.to_world)
+        lv_center = pose.to_world(
+            scene.lv.to_anatomical(np.array([0.0, 0.0, -0.35 * scene.lv.axes[2]]))
+        )
+        paint_leads(array, leads, geometry, spec, lv_center)
     add_noise(array, geometry.spacing_mm, spec.noise_sd_hu, spec.noise_correlation_mm, spec.seed)
     truth = _truth(scene.lv, spec, pose)
     meta = {"phantom_seed": spec.seed, "phase_percent": spec.phase_percent}
@@ -154,7 +161,22 @@ def _truth(lv: LVModel, spec: PhantomSpec, pose: _Pose) -> dict[str, Any]:
     truth["phase_percent"] = spec.phase_percent
     truth["systolic_fraction"] = spec.systolic_fraction
     truth["spec"] = spec.to_dict()
+    if spec.leads:
+        truth["leads"] = [
+            {
+                "kind": lead.kind,
+                "diameter_mm": round(2.0 * float(lead.radius_mm.max()), 3),
+                "centre_line_mm": [
+                    _vec3(p) for p in lead.points[:: max(len(lead.points) // 60, 1)]
+                ],
+            }
+            for lead in build_leads(spec, lv, pose.to_world)
+        ]
     return truth
+
+
+def _vec3(p: FloatArray) -> list[float]:
+    return [round(float(v), 3) for v in p]
 
 
 def render_labels(spec: PhantomSpec, geometry: Geometry) -> LabelVolume:

@@ -18,6 +18,7 @@ the endocardial apex to 1 at the mitral plane.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,9 @@ _KNOTS_DEG = np.array([-70.0, 70.0, 90.0, 110.0, 190.0, 215.0, 260.0, 290.0])
 # Along the long axis: the wall values hold down to h = 0.27 and blend to the
 # apical value, reached at h = 0.14 (inside the apical third).
 _LEVEL_BLEND = (0.14, 0.27)
+# A thinned patch: (angle in degrees, level) radius of the blend; full thinning
+# within a third of it.
+_PATCH_RADIUS = (30.0, 0.15)
 
 
 def smootherstep(x: npt.ArrayLike) -> FloatArray:
@@ -90,12 +94,17 @@ class LVModel:
         Endocardial semi-axes ``(ax, ay, c)``.
     wall_mm : (6,) array
         Septal, posterior, inferior, lateral, anterior and apical thickness.
+    thin_patch : (3,) tuple
+        ``(thickness_mm, phi_deg, h)``: the wall thins to ``thickness_mm``
+        (where it is thicker) around the patch centre ``(phi_deg, h)``,
+        blending back over 30 degrees and 0.15 in level (0: no patch).
     """
 
     base_center: FloatArray
     rotation: FloatArray
     axes: FloatArray
     wall_mm: FloatArray
+    thin_patch: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     # -- frames ----------------------------------------------------------
     def to_local(self, points: FloatArray) -> FloatArray:
@@ -120,7 +129,20 @@ class LVModel:
         """Prescribed perpendicular wall thickness at endocardial ``(phi, h)``."""
         t_apex = self.wall_mm[5]
         w = smootherstep((np.asarray(h) - _LEVEL_BLEND[0]) / (_LEVEL_BLEND[1] - _LEVEL_BLEND[0]))
-        return np.asarray(t_apex + (self.angular_thickness(phi_deg) - t_apex) * w)
+        t = np.asarray(t_apex + (self.angular_thickness(phi_deg) - t_apex) * w)
+        target, phi0, h0 = self.thin_patch
+        if target > 0:
+            dphi = np.mod(np.asarray(phi_deg) - phi0 + 180.0, 360.0) - 180.0
+            rho = np.hypot(dphi / _PATCH_RADIUS[0], (np.asarray(h) - h0) / _PATCH_RADIUS[1])
+            t = np.asarray(t + (np.minimum(t, target) - t) * smootherstep(1.5 * (1.0 - rho)))
+        return t
+
+    def scaled(self, factor: float) -> LVModel:
+        """The same LV with every wall thickness (the thinned patch too) times ``factor``."""
+        target, phi0, h0 = self.thin_patch
+        return dataclasses.replace(
+            self, wall_mm=self.wall_mm * factor, thin_patch=(target * factor, phi0, h0)
+        )
 
     # -- endocardial surface ----------------------------------------------
     def angle_level(self, q_local: FloatArray) -> tuple[FloatArray, FloatArray]:

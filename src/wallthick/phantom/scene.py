@@ -9,6 +9,7 @@ anatomical LPS mm (before the patient positioning transform).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,7 @@ from wallthick.phantom.shapes import BIG, capsule_field, ellipse_field, ellipsoi
 from wallthick.phantom.spec import PhantomSpec
 from wallthick.phantom.truth import match_wall_volume, surface_integrals
 
-__all__ = ["Node", "Scene", "build_scene", "lv_model_from_spec"]
+__all__ = ["Node", "Scene", "build_scene", "contraction_scale", "lv_model_from_spec"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -121,6 +122,8 @@ def lv_model_from_spec(spec: PhantomSpec) -> LVModel:
     x_l = np.cos(roll) * x0 + np.sin(roll) * y0
     y_l = -np.sin(roll) * x0 + np.cos(roll) * y0
     s = spec.systolic_fraction
+    if spec.ejection_fraction is not None:
+        s *= contraction_scale(spec.ejection_fraction)
     axes = np.array(
         [
             spec.endo_radius_mm * (1.0 - 0.3 * s),
@@ -139,10 +142,33 @@ def lv_model_from_spec(spec: PhantomSpec) -> LVModel:
         ]
     )
     lv = LVModel(np.asarray(spec.base_center_mm, float), np.stack([x_l, y_l, z_l], 1), axes, wall)
+    if spec.thin_patch_mm > 0:
+        patch = (spec.thin_patch_mm, spec.thin_patch_phi_deg, spec.thin_patch_h)
+        lv = dataclasses.replace(lv, thin_patch=patch)
     if s > 0:  # systole: smaller cavity, same myocardial volume -> thicker wall
         ed = lv_model_from_spec(spec.replace(systolic_fraction=0.0))
         lv = match_wall_volume(lv, float(surface_integrals(ed, 60, 120)["volume"].sum()))
     return lv
+
+
+def contraction_scale(ejection_fraction: float) -> float:
+    """Scale of ``systolic_fraction`` giving ``ejection_fraction`` at end-systole.
+
+    The cavity's semi-axes shrink by ``0.3 k`` (short axis) and ``0.12 k`` (long
+    axis) at full contraction; ``k = 1`` is the default law (EF 56.9 %).
+
+    Examples
+    --------
+    >>> k = contraction_scale(0.25)
+    >>> round(1.0 - (1.0 - 0.3 * k) ** 2 * (1.0 - 0.12 * k), 6)
+    0.25
+    """
+    lo, hi = 0.0, 3.0
+    for _ in range(60):
+        k = 0.5 * (lo + hi)
+        ef = 1.0 - (1.0 - 0.3 * k) ** 2 * (1.0 - 0.12 * k)
+        lo, hi = (k, hi) if ef < ejection_fraction else (lo, k)
+    return 0.5 * (lo + hi)
 
 
 def build_scene(spec: PhantomSpec, lv: LVModel | None = None) -> Scene:

@@ -25,7 +25,7 @@ from pydicom.uid import generate_uid
 
 from wallthick.io import write_dicom_series
 from wallthick.phantom.generate import PhantomCase, generate_phantom, phantom_truth
-from wallthick.phantom.spec import PhantomSpec, random_spec
+from wallthick.phantom.spec import PhantomSpec, random_hf_spec, random_spec
 
 __all__ = [
     "CohortSpec",
@@ -34,6 +34,10 @@ __all__ = [
     "systolic_fraction",
     "phase_specs",
     "followup_spec",
+    "hf_subject_spec",
+    "coarser_grid",
+    "HF_KINDS",
+    "TEN_PHASE_GRID_MM",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,6 +67,14 @@ class CohortSpec:
         PhantomSpec fields forced on every image (e.g. a coarser grid for tests).
     transfer_syntax : str
         Passed to :func:`wallthick.io.write_dicom_series`.
+    population : {"default", "hf"}
+        ``"hf"``: patients drawn by :func:`wallthick.phantom.random_hf_spec`
+        (heart failure: dilated hearts, leads, weak contrast) on their own grids.
+    hf_subjects : sequence of str
+        Extra heart-failure subjects, one per entry of :data:`HF_KINDS`:
+        ``"dilated"``, ``"lead"`` (RV lead with streaks), ``"weak_contrast"``
+        (late contrast, faint RV, hypertrophied septum) as one baseline scan,
+        ``"ten_phase"`` as a ten-phase study of a dilated, weakly contracting heart.
     """
 
     seed: int = 2026
@@ -73,8 +85,16 @@ class CohortSpec:
     variant: str = "sample"
     overrides: Mapping[str, Any] = field(default_factory=dict)
     transfer_syntax: str = "explicit-little"
+    population: str = "default"
+    hf_subjects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "hf_subjects", tuple(str(k) for k in self.hf_subjects))
+        if self.population not in ("default", "hf") or set(self.hf_subjects) - set(HF_KINDS):
+            raise ValueError(
+                f"Arguments 'population' must be 'default' or 'hf' and 'hf_subjects' among "
+                f"{HF_KINDS}, got {self.population!r}, {self.hf_subjects!r}."
+            )
         object.__setattr__(self, "followup_months", tuple(int(m) for m in self.followup_months))
         object.__setattr__(self, "phases_percent", tuple(int(p) for p in self.phases_percent))
         object.__setattr__(self, "overrides", dict(self.overrides))
@@ -286,10 +306,17 @@ def write_cohort(
         entries += _write_patient(cohort, root, p)
     for m in range(cohort.multiphase_patients):
         entries += _write_multiphase(cohort, root, cohort.n_patients + m)
-    manifest = {
-        "cohort": {**cohort.__dict__, "overrides": dict(cohort.overrides)},
-        "series": entries,
+    first = cohort.n_patients + cohort.multiphase_patients
+    for k, kind in enumerate(cohort.hf_subjects):
+        entries += _write_hf_subject(cohort, root, first + k, kind)
+    described = {
+        k: v
+        for k, v in cohort.__dict__.items()
+        if not (
+            k in ("population", "hf_subjects") and v == CohortSpec.__dataclass_fields__[k].default
+        )
     }
+    manifest = {"cohort": {**described, "overrides": dict(cohort.overrides)}, "series": entries}
     _write_json(root / "cohort.json", manifest)
     return manifest
 
@@ -307,6 +334,8 @@ def _as_cohort(spec: CohortSpec | int | str | os.PathLike[str]) -> CohortSpec:
 
 
 def _patient_spec(cohort: CohortSpec, index: int) -> PhantomSpec:
+    if cohort.population == "hf":
+        return random_hf_spec(cohort.seed * 1000 + index, **cohort.overrides)
     return random_spec(cohort.seed * 1000 + index, cohort.variant, **cohort.overrides)
 
 
@@ -391,11 +420,18 @@ def _entry(
     }
 
 
-def _write_multiphase(cohort: CohortSpec, root: Path, index: int) -> list[dict[str, Any]]:
+def _write_multiphase(
+    cohort: CohortSpec,
+    root: Path,
+    index: int,
+    base: PhantomSpec | None = None,
+    extra_truth: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     rng = np.random.default_rng([cohort.seed, index, 5])
-    base = _patient_spec(cohort, index)
+    base = _patient_spec(cohort, index) if base is None else base
+    ends = (0, 5, 90, 95) if cohort.population == "hf" or extra_truth else (0, 90)
     ed = float(
-        rng.choice([p for p in cohort.phases_percent if p in (0, 90)] or [cohort.phases_percent[0]])
+        rng.choice([p for p in cohort.phases_percent if p in ends] or [cohort.phases_percent[0]])
     )
     rr_ms = 60000.0 / float(rng.uniform(55.0, 75.0))
     study = root / f"subject_{index + 1:02d}" / "multiphase"
@@ -416,7 +452,7 @@ def _write_multiphase(cohort: CohortSpec, root: Path, index: int) -> list[dict[s
             "trigger_time_ms": round(rr_ms * pct / 100.0, 1),
         }
         case = generate_phantom(spec)
-        extra = {"end_diastole": pct == ed, "ed_phase_percent": ed}
+        extra = {"end_diastole": pct == ed, "ed_phase_percent": ed, **(extra_truth or {})}
         folder = study / f"series_{pct:03d}"
         write_phantom_series(
             case, folder, info, transfer_syntax=cohort.transfer_syntax, extra_truth=extra
@@ -431,3 +467,86 @@ def _write_multiphase(cohort: CohortSpec, root: Path, index: int) -> list[dict[s
     ed_truth = phantom_truth(base.replace(phase_percent=ed, systolic_fraction=0.0))
     _write_json(study / "truth.json", {**ed_truth, "ed_phase_percent": ed, "phases": phases})
     return entries
+
+
+# -- heart-failure subjects ---------------------------------------------------------------
+#: Kinds of :attr:`CohortSpec.hf_subjects` and what a drawn spec must show.
+HF_KINDS = ("dilated", "lead", "weak_contrast", "ten_phase")
+#: Least pixel and slice spacing (mm) of ten-phase studies (function reconstructions).
+TEN_PHASE_GRID_MM = (1.0, 2.0)
+
+
+def _dilated(spec: PhantomSpec) -> bool:
+    ef = spec.ejection_fraction
+    r, c = spec.endo_radius_mm, spec.cavity_length_mm
+    cavity_ml = 2.0 / 3.0 * np.pi * r * r * spec.endo_ellipticity * c / 1000.0  # as the truth
+    return ef is not None and ef <= 0.35 and cavity_ml >= 120.0
+
+
+def _is_kind(spec: PhantomSpec, kind: str) -> bool:
+    weak_rv = spec.hu_rv_blood - spec.hu_myocardium <= 80.0
+    if kind == "lead":
+        return "rv" in spec.leads and spec.streaks == "ordinary"
+    if spec.leads:
+        return False
+    if kind == "weak_contrast":
+        return spec.hu_lv_blood <= 280.0 and weak_rv and spec.septal_mm >= 14.0
+    return not weak_rv and spec.hu_lv_blood > 280.0 and _dilated(spec)
+
+
+def hf_subject_spec(seed: int, kind: str, *, ten_phase_grid: bool = False) -> PhantomSpec:
+    """The first :func:`random_hf_spec` from ``seed`` on that shows ``kind``.
+
+    Drawn, not forced, so the subject is a member of the population. With
+    ``ten_phase_grid`` the grid is coarsened to :data:`TEN_PHASE_GRID_MM`
+    (multiphase reconstructions), keeping the field of view.
+    """
+    if kind not in HF_KINDS:
+        raise ValueError(f"Argument 'kind' must be one of {HF_KINDS}, got {kind!r}.")
+    test = "dilated" if kind == "ten_phase" else kind
+    spec = next(s for s in map(random_hf_spec, range(seed, seed + 2000)) if _is_kind(s, test))
+    if ten_phase_grid:
+        spec = coarser_grid(spec, *TEN_PHASE_GRID_MM)
+    return spec
+
+
+def coarser_grid(spec: PhantomSpec, pixel_mm: float, slice_mm: float) -> PhantomSpec:
+    """``spec`` with pixels and slices at least this large and the same field of view."""
+    pixel = max(spec.pixel_spacing_mm, pixel_mm)
+    thick = max(spec.slice_spacing_mm, slice_mm)
+    return spec.replace(
+        pixel_spacing_mm=pixel,
+        rows=int(np.ceil(spec.rows * spec.pixel_spacing_mm / pixel)),
+        slice_spacing_mm=thick,
+        slices=int(np.ceil(spec.slices * spec.slice_spacing_mm / thick)),
+    )
+
+
+def _write_hf_subject(
+    cohort: CohortSpec, root: Path, index: int, kind: str
+) -> list[dict[str, Any]]:
+    seed = cohort.seed * 1000 + 500 + 37 * index
+    extra = {"population": "hf", "kind": kind}
+    if kind == "ten_phase":
+        spec = hf_subject_spec(seed, kind, ten_phase_grid=True).replace(**cohort.overrides)
+        return _write_multiphase(cohort, root, index, spec, extra)
+    spec = hf_subject_spec(seed, kind).replace(**cohort.overrides)
+    if cohort.variant == "sample":  # the demo's budget: >= 0.75 mm pixels and 1 mm slices
+        spec = coarser_grid(spec, 0.75, 1.0).replace(**cohort.overrides)
+    info: dict[str, str | int | float] = {
+        **_identity(cohort, index),
+        "study_instance_uid": _uid("hf-study", cohort.seed, index),
+        "series_instance_uid": _uid("hf-series", cohort.seed, index),
+        "frame_of_reference_uid": _uid("hf-for", cohort.seed, index),
+        "study_date": (dt.date(2025, 3, 3) + dt.timedelta(days=7 * index)).strftime("%Y%m%d"),
+        "study_time": "111500",
+        "series_description": f"Phantom CTA {spec.slice_spacing_mm:g}mm",
+        "series_number": 1,
+    }
+    case = generate_phantom(spec)
+    extra_truth = {"visit": {"months": 0, "index": index}, **extra}
+    folder = root / f"subject_{index + 1:02d}" / "visit_00m" / "series_001"
+    write_phantom_series(
+        case, folder, info, transfer_syntax=cohort.transfer_syntax, extra_truth=extra_truth
+    )
+    return [_entry(root, folder, info, case.truth, extra_truth)]

@@ -8,7 +8,6 @@ which is exact because the Jacobian is quadratic in ``s``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -94,14 +93,14 @@ def match_wall_volume(lv: LVModel, target_mm3: float) -> LVModel:
     """Scale the wall thickness of ``lv`` so its myocardial volume is ``target_mm3``."""
 
     def vol(k: float) -> float:
-        model = dataclasses.replace(lv, wall_mm=lv.wall_mm * k)
+        model = lv.scaled(k)
         return float(surface_integrals(model, 60, 120)["volume"].sum())
 
     lo, hi = 0.5, 3.0
     for _ in range(40):
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if vol(mid) < target_mm3 else (lo, mid)
-    return dataclasses.replace(lv, wall_mm=lv.wall_mm * 0.5 * (lo + hi))
+    return lv.scaled(0.5 * (lo + hi))
 
 
 def compute_truth(
