@@ -9,7 +9,7 @@ import pytest
 
 from wallthick.io import load_image
 from wallthick.labels import Label
-from wallthick.measure import measure_wall_thickness
+from wallthick.measure import measure_labels, measure_wall_thickness
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
@@ -75,6 +75,12 @@ def test_ordinary_streaks_are_suppressed(clean, load_script):
     assert max(_moved_mm(m, clean[1].measurement)) <= STREAKS_MM
     assert r.labels.metadata["metal"]["n_streaking_leads"] == 1
     assert r.image is painted  # pictures show the image as it was acquired
+    # segment_heart + measure_labels on the raw image refines on the same corrected image
+    again = measure_labels(r.labels, painted).measurement
+    assert again.septal_thickness_mm == pytest.approx(m.septal_thickness_mm, abs=1e-6)
+    assert again.posterior_wall_thickness_mm == pytest.approx(
+        m.posterior_wall_thickness_mm, abs=1e-6
+    )
 
 
 def test_shock_coil_streaks_are_suppressed_or_refused(clean, load_script):

@@ -51,6 +51,8 @@ FloatArray = npt.NDArray[np.float64]
 _N_THETA = 360
 _R_START_MM = 1.0
 _R_STEP_MM = 1.0
+#: sections of a lead probed before all are processed
+_PROBES = 6
 #: a streak's partner on the other side of the metal may be this many degrees off
 _PAIR_TOLERANCE = 3
 BoolArray = npt.NDArray[np.bool_]
@@ -261,14 +263,27 @@ class _SliceStreaks:
 def _lead_streaks(
     image: ImageVolume, lead: BoolArray, spacing: FloatArray, opts: MetalOptions
 ) -> list[_SliceStreaks]:
-    """Streaks around each cross-section of one lead, slice by slice (not applied)."""
-    found: list[_SliceStreaks] = []
+    """Streaks around each cross-section of one lead, slice by slice (not
+    applied). A few sections spread along the lead are probed first (one
+    pass): a piece of bone without systematic streaks costs only those."""
+    sections: list[tuple[int, FloatArray]] = []
     for z in np.flatnonzero(lead.reshape(lead.shape[0], -1).any(axis=1)):
         parts, n_parts = ndimage.label(lead[z], np.ones((3, 3), bool))
-        for p in range(1, n_parts + 1):
-            centre = np.argwhere(parts == p).mean(axis=0)
-            found.append(_detect(image.array[z], int(z), centre, lead[z], spacing, opts))
-    return found
+        sections += [(int(z), np.argwhere(parts == p).mean(axis=0)) for p in range(1, n_parts + 1)]
+    probes = np.unique(np.linspace(0, len(sections) - 1, min(_PROBES, len(sections))).round())
+    hits = sum(
+        _detect(
+            image.array[sections[int(i)][0]], *sections[int(i)], lead, spacing, opts, 1
+        ).n_streaks
+        > 0
+        for i in probes
+    )
+    if hits < opts.min_streak_sections * probes.size:
+        return []
+    return [
+        _detect(image.array[z], z, centre, lead, spacing, opts, opts.passes)
+        for z, centre in sections
+    ]
 
 
 def _polar_grid(opts: MetalOptions) -> tuple[FloatArray, FloatArray]:
@@ -281,9 +296,10 @@ def _detect(
     slice_hu: npt.NDArray[Any],
     z: int,
     centre: FloatArray,
-    metal: BoolArray,
+    lead: BoolArray,
     spacing: FloatArray,
     opts: MetalOptions,
+    passes: int,
 ) -> _SliceStreaks:
     """Streaks radiating from ``centre`` (row, col) of one slice, and the polar
     correction (theta, r) that removes them."""
@@ -293,12 +309,12 @@ def _detect(
     polar = ndimage.map_coordinates(
         np.asarray(slice_hu, dtype=np.float32), [rows, cols], order=1, mode="nearest"
     ).astype(np.float64)
-    metal_p = ndimage.map_coordinates(metal.astype(np.float32), [rows, cols], order=1) > 0.0
+    metal_p = ndimage.map_coordinates(lead[z].astype(np.float32), [rows, cols], order=1) > 0.0
     corr = np.zeros_like(polar)
     n_first, max_hu = 0, 0.0
     # a few passes: once the strongest bands are gone, bands next to them
     # (whose flanks they spoilt) stand out against a clean background
-    for i in range(opts.passes):
+    for i in range(passes):
         resid = np.where(metal_p, 0.0, polar - _flank_background(polar, r, opts.arc_window_mm))
         mask, n, strongest = _streak_mask(resid, r, opts)
         if i == 0:
