@@ -9,7 +9,7 @@ import pytest
 
 from wallthick.io import load_image
 from wallthick.labels import Label
-from wallthick.measure import measure_wall_thickness
+from wallthick.measure import measure_labels, measure_wall_thickness
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
@@ -42,14 +42,54 @@ def test_lead_is_a_thin_bright_tube_in_the_rv(clean, load_script):
     assert (streak < -200).sum() > 100 and (streak > 200).sum() > 100  # dark and bright bands
 
 
-def test_lead_alone_changes_nothing(clean, load_script):
+def _measure_painted(clean, load_script, streaks):
     heart, result = clean
     pl = load_script("paint_lead")
-    painted = pl.paint_lead(heart, result, pl.LeadSpec(streaks="none"))
+    painted = pl.paint_lead(heart, result, pl.LeadSpec(streaks=streaks))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = measure_wall_thickness(painted).measurement
-    m0 = result.measurement
-    assert m.status == "ok"
-    assert abs(m.septal_thickness_mm - m0.septal_thickness_mm) <= UNCHANGED_MM
-    assert abs(m.posterior_wall_thickness_mm - m0.posterior_wall_thickness_mm) <= UNCHANGED_MM
+        return painted, measure_wall_thickness(painted)
+
+
+def _moved_mm(m, m0):
+    return (
+        abs(m.septal_thickness_mm - m0.septal_thickness_mm),
+        abs(m.posterior_wall_thickness_mm - m0.posterior_wall_thickness_mm),
+    )
+
+
+def test_lead_alone_changes_nothing(clean, load_script):
+    _, m = _measure_painted(clean, load_script, "none")
+    assert m.measurement.status == "ok"
+    assert max(_moved_mm(m.measurement, clean[1].measurement)) <= UNCHANGED_MM
+
+
+#: issue 11: ordinary metal streaks move septal and posterior by at most this
+STREAKS_MM = 0.3
+
+
+def test_ordinary_streaks_are_suppressed(clean, load_script):
+    painted, r = _measure_painted(clean, load_script, "ordinary")
+    m = r.measurement
+    assert m.status == "ok" and m.qc_flags == ()
+    assert max(_moved_mm(m, clean[1].measurement)) <= STREAKS_MM
+    assert r.labels.metadata["metal"]["n_streaking_leads"] == 1
+    assert r.image is painted  # pictures show the image as it was acquired
+    # segment_heart + measure_labels on the raw image refines on the same corrected image
+    again = measure_labels(r.labels, painted).measurement
+    assert again.septal_thickness_mm == pytest.approx(m.septal_thickness_mm, abs=1e-6)
+    assert again.posterior_wall_thickness_mm == pytest.approx(
+        m.posterior_wall_thickness_mm, abs=1e-6
+    )
+
+
+def test_shock_coil_streaks_are_suppressed_or_refused(clean, load_script):
+    _, r = _measure_painted(clean, load_script, "shock")
+    m = r.measurement
+    close = max(_moved_mm(m, clean[1].measurement)) <= STREAKS_MM
+    assert close or (m.status != "ok" and m.failed_criteria)
+
+
+def test_clean_scan_has_no_streaking_lead(clean):
+    _, result = clean
+    assert result.labels.metadata["metal"]["n_streaking_leads"] == 0

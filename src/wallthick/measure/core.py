@@ -88,9 +88,14 @@ def measure_labels(
     _check_arguments(labels, image, segmentation_source)
     opts = options or MeasureOptions()
     series = series or _series_from(image, labels)
+<<<<<<< HEAD
     an = analyse_wall(labels, image, opts)
     seg_regions = {s: _region_value(an, (s,), opts) for s in AHA_SEGMENTS}
     stats = tuple(_segment_stats(an, s, seg_regions[s]) for s in AHA_SEGMENTS)
+=======
+    an = analyse_wall(labels, _edge_image(labels, image), opts)
+    stats = tuple(_segment_stats(an, s, opts) for s in AHA_SEGMENTS)
+>>>>>>> seg-hf
     septal = _region_value(an, SEPTAL_SEGMENTS, opts)
     posterior = _region_value(an, POSTERIOR_SEGMENTS, opts)
     cavity_ml, myo_ml = _refined_volumes_ml(an.crop, an.prof, an.seg > 0)
@@ -133,6 +138,17 @@ def measure_labels(
         details=details,
     )
     return _result(measurement, an, labels, image)
+
+
+def _edge_image(labels: LabelVolume, image: ImageVolume | None) -> ImageVolume | None:
+    """The image the edges are refined on: with the metal streaks suppressed
+    when the segmenter corrected streaking leads and the image is still raw."""
+    metal = labels.metadata.get("metal") or {}
+    if image is None or not metal.get("n_streaking_leads"):
+        return image
+    from wallthick.segment.classical import METAL_KEY, suppress_metal
+
+    return image if METAL_KEY in image.metadata else suppress_metal(image)[0]
 
 
 def _check_arguments(

@@ -59,13 +59,17 @@ def measure_wall_thickness(
     MeasurementError, QualityControlError
         See :func:`measure_labels`.
     """
-    volumes = _volumes(source)
+    originals = _volumes(source)
+    volumes = [_without_streaks(v) for v in originals]
     if len(volumes) == 1:
         image, labels = volumes[0], _segment(volumes[0], segmenter)
         phases: tuple[PhaseInfo, ...] = ()
     else:
         image, labels, phases = _end_diastole(volumes, segmenter)
     result = measure_labels(labels, image, options, series=series_info(image.metadata))
+    # edges are refined on the streak-suppressed image; pictures show the original
+    original = next(o for o, v in zip(originals, volumes, strict=True) if v is image)
+    result = dataclasses.replace(result, image=original)
     chosen = [p.phase for p in phases if p.chosen]
     meas = dataclasses.replace(
         result.measurement,
@@ -141,6 +145,14 @@ def _volumes(source: Source) -> list[ImageVolume]:
         "Argument 'source' must be a path, an ImageVolume or a non-empty sequence of "
         f"ImageVolume, got {type(source).__name__}."
     )
+
+
+def _without_streaks(image: ImageVolume) -> ImageVolume:
+    """``image`` with the metal streaks of device leads suppressed (the same
+    voxels when there is no lead), used for segmenting and for the edges."""
+    from wallthick.segment.classical import suppress_metal
+
+    return suppress_metal(image)[0]
 
 
 def _segment(image: ImageVolume, segmenter: str | Segmenter) -> LabelVolume:

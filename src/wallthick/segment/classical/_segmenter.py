@@ -18,6 +18,7 @@ from wallthick.segment.classical._common import (
     fibonacci_directions,
 )
 from wallthick.segment.classical._localise import Candidate, candidate_at, find_left_ventricle
+from wallthick.segment.classical._metal import METAL_KEY, suppress_metal
 from wallthick.segment.classical._raster import model_box, rasterize_lv
 from wallthick.segment.classical._rv import (
     detection_level,
@@ -73,6 +74,8 @@ class ClassicalSegmenter:
             raise TypeError(f"Argument 'image' must be an ImageVolume, got {type(image).__name__}.")
         t0 = time.perf_counter()
         where = str(image.metadata.get("source_path", "the image"))
+        if METAL_KEY not in image.metadata:  # else done by the caller (measure)
+            image, _ = suppress_metal(image)
         try:
             if self.options.lv_seed_mm is not None:
                 seeded = candidate_at(image, self.options.lv_seed_mm, self.options)
@@ -237,5 +240,6 @@ def _metadata(
         "lv_cavity_ml": round(float((out == Label.LV_BLOOD_POOL).sum() * vox_ml), 2),
         "lv_myocardium_ml": round(float((out == Label.LV_MYOCARDIUM).sum() * vox_ml), 2),
         "rv_blood_ml": round(float((out == Label.RV_BLOOD_POOL).sum() * vox_ml), 2),
+        "metal": dict(image.metadata.get(METAL_KEY) or {}),
         "warnings": warnings,
     }
