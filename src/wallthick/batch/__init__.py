@@ -3,9 +3,11 @@
 Public API: :func:`run_batch` (discover, measure in parallel or on a dask
 cluster, resume), :func:`measure_to_folder` (one series or volume file),
 :func:`series_output_dir` and :func:`load_results` (the results folder layout,
-see ``docs/output_schema.md``).
+see ``docs/output_schema.md``), :func:`load_measurements_from_sr` (measurements
+read back from the DICOM SRs it writes).
 """
 
+from wallthick.batch.dicomsr import load_measurements_from_sr
 from wallthick.batch.outputs import (
     CSV_NAME,
     OUTPUT_SCHEMA_VERSION,
@@ -32,6 +34,7 @@ __all__ = [
     "SeriesOutcome",
     "SkippedSeries",
     "StoredResult",
+    "load_measurements_from_sr",
     "load_results",
     "measure_to_folder",
     "run_batch",

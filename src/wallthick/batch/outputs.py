@@ -11,6 +11,7 @@ Layout (see ``docs/output_schema.md``, a public contract)::
         measurement.json        the completed record (written last)
         segmentation.nii.gz     automatic labels (wallthick.labels.Label values)
         segmentation_seg.dcm    the same labels as DICOM SEG
+        measurement_sr.dcm      the numbers as DICOM SR (TID 1500), referencing the SEG
         qc.png                  QC picture
         log.txt                 what happened, without patient identifiers
 
@@ -40,6 +41,7 @@ __all__ = [
     "CORRECTION_PROVENANCE",
     "CSV_NAME",
     "MANIFEST_NAME",
+    "MEASUREMENT_SR",
     "OUTPUT_SCHEMA_VERSION",
     "RECORD_NAME",
     "SKIPPED_COLUMNS",
@@ -71,6 +73,7 @@ SEGMENTATION_SEG = "segmentation_seg.dcm"
 CORRECTED_NIFTI = "segmentation_corrected.nii.gz"
 CORRECTED_SEG = "segmentation_corrected_seg.dcm"
 CORRECTION_PROVENANCE = "correction_provenance.json"
+MEASUREMENT_SR = "measurement_sr.dcm"
 QC_PNG = "qc.png"
 LOG_NAME = "log.txt"
 FOLDER_PREFIX = "series-"
@@ -273,6 +276,11 @@ class StoredResult:
         """The DICOM SEG of the labels that were measured, if written."""
         name = CORRECTED_SEG if self.row.get("segmentation_source") == "corrected" else None
         return (self._file(name) if name else None) or self._file(SEGMENTATION_SEG)
+
+    @property
+    def dicom_sr_path(self) -> Path | None:
+        """The DICOM SR (TID 1500) of the measurement, if written."""
+        return self._file(MEASUREMENT_SR)
 
     @property
     def qc_png_path(self) -> Path | None:

@@ -30,7 +30,7 @@ from wallthick.batch.outputs import (
     sort_rows,
     write_csv,
 )
-from wallthick.batch.plan import SkippedSeries, plan_tasks
+from wallthick.batch.plan import SkippedSeries, plan_tasks, with_time_points
 from wallthick.batch.series import (
     SeriesTask,
     TaskSettings,
@@ -76,6 +76,8 @@ class BatchOptions:
         Allow patient IDs and input paths in logs.
     write_dicom_seg, write_qc : bool
         Write ``segmentation_seg.dcm`` / ``qc.png`` for each series.
+    write_dicom_sr : bool
+        Write ``measurement_sr.dcm`` (DICOM SR, TID 1500) beside the SEG.
     segmenter_options : mapping
         Keyword options of the segmenter (e.g. ``{"lv_seed_mm": [x, y, z]}``).
     labels : path, optional
@@ -99,6 +101,7 @@ class BatchOptions:
     scheduler: str | None = None
     show_phi: bool = False
     write_dicom_seg: bool = True
+    write_dicom_sr: bool = True
     write_qc: bool = True
     segmenter_options: Mapping[str, Any] = field(default_factory=dict)
     labels: str | None = None
@@ -135,6 +138,7 @@ class BatchOptions:
             segmenter="labelmap" if self.supplies_labels else self.segmenter,
             show_phi=self.show_phi,
             write_dicom_seg=self.write_dicom_seg,
+            write_dicom_sr=self.write_dicom_sr,
             write_qc=self.write_qc,
             segmenter_options=dict(self.segmenter_options),
             label_mapping=self.label_mapping,
@@ -235,6 +239,7 @@ def run_batch(
     descriptors = list(found)
     rejected = list(getattr(found, "rejected", ()))
     tasks, skipped = plan_tasks(descriptors)
+    tasks = with_time_points(tasks)
     logger.info(
         "%d series found: %d to measure, %d skipped", len(descriptors), len(tasks), len(skipped)
     )
