@@ -225,9 +225,7 @@ def test_missing_values_are_unknown_not_zero(sr_run: SimpleNamespace, tmp_path: 
         qc_flags=("septal_edge_weak",),
     )
     path = tmp_path / "sr.dcm"
-    write_measurement_sr(
-        m, sr_run.ct_files["baseline"], stored.dicom_seg_path, path, context=SRContext(1)
-    )
+    write_measurement_sr(m, stored.dicom_seg_path, path, context=SRContext(1))
     assert not [line for line in _dciodvfy(path) if line.startswith("Error")]
     (back,) = load_measurements_from_sr(path)
     assert math.isnan(back.septal_thickness_mm) and math.isnan(back.lv_mass_g)

@@ -139,20 +139,21 @@ def region_label(region: str) -> str:
 
 def write_measurement_sr(
     measurement: Measurement,
-    source_files: Sequence[str | os.PathLike[str]],
     seg_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     *,
     context: SRContext | None = None,
 ) -> None:
-    """Write ``measurement`` as a DICOM SR (TID 1500) referencing the SEG and the CT.
+    """Write ``measurement`` as a DICOM SR (TID 1500) referencing the SEG and its CT series.
+
+    The SR joins the SEG's study and patient; its evidence is the SEG (the one
+    instance its content references); the CT series is referenced by its UID,
+    read from the SEG.
 
     Parameters
     ----------
     measurement : Measurement
         The numbers (a ``qc_failed`` one too: its failed criteria are written).
-    source_files : sequence of path
-        The DICOM files of the measured CT series (headers are read).
     seg_path : path
         The DICOM SEG of the labels that were measured (segments 1 and 2 are
         referenced).
@@ -164,21 +165,22 @@ def write_measurement_sr(
     Raises
     ------
     InvalidSeriesError
-        The source files or the SEG cannot be read.
+        The SEG cannot be read or names no source series.
     """
     import pydicom
 
     context = context or SRContext()
-    if not source_files:
-        raise InvalidSeriesError("DICOM SR needs the source DICOM files; none were given.")
     try:
-        sources = [pydicom.dcmread(f, stop_before_pixels=True) for f in source_files]
         seg = pydicom.dcmread(seg_path, stop_before_pixels=True)
-    except (OSError, pydicom.errors.InvalidDicomError) as exc:
-        raise InvalidSeriesError(f"cannot read the evidence of the DICOM SR ({exc}).") from exc
+        series_uid = str(seg.ReferencedSeriesSequence[0].SeriesInstanceUID)
+    except (OSError, pydicom.errors.InvalidDicomError, AttributeError, IndexError) as exc:
+        raise InvalidSeriesError(
+            f"{Path(seg_path).name}: cannot read the DICOM SEG and its source series "
+            f"for the DICOM SR ({exc})."
+        ) from exc
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # highdicom's checks of the (untrusted) source tags
-        sr = _sr(_report(measurement, sources[0], seg, context), [*sources, seg])
+        sr = _sr(_report(measurement, series_uid, seg, context), [seg])
     for w in caught[:10]:
         logger.debug("highdicom: %s", w.message)
     sr.save_as(Path(out_path))
@@ -227,14 +229,14 @@ def _code(value: str, scheme: str, meaning: str) -> Any:
     return hd.sr.CodedConcept(value, scheme, meaning)
 
 
-def _report(measurement: Measurement, source: Dataset, seg: Dataset, context: SRContext) -> Any:
+def _report(measurement: Measurement, series_uid: str, seg: Dataset, context: SRContext) -> Any:
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
     common = _GroupCommon(
-        patient_key=_patient_key(measurement, source),
+        patient_key=_patient_key(measurement, seg, series_uid),
         seg=seg,
-        series_uid=str(source.SeriesInstanceUID),
+        series_uid=series_uid,
         algorithm=_algorithm(measurement),
         time_point=_time_point(context.time_point),
         qc=_qc_evaluations(measurement.failed_criteria),
@@ -259,10 +261,10 @@ class _GroupCommon:
     qc: list[Any]
 
 
-def _patient_key(measurement: Measurement, source: Dataset) -> str:
+def _patient_key(measurement: Measurement, seg: Dataset, series_uid: str) -> str:
     """Whom the tracking UIDs follow: the patient (hashed later), else the series."""
-    pid = str(measurement.series.patient_id or source.get("PatientID", "") or "")
-    return f"patient:{pid}" if pid else f"series:{source.SeriesInstanceUID}"
+    pid = str(measurement.series.patient_id or seg.get("PatientID", "") or "")
+    return f"patient:{pid}" if pid else f"series:{series_uid}"
 
 
 def _algorithm(measurement: Measurement) -> Any:

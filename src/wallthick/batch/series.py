@@ -220,7 +220,7 @@ def _measure_and_write(
     folder.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(folder)
     files = _write_artefacts(result, folder, source_member, settings, log, corrected is not None)
-    files["dicom_sr"] = _write_sr(task, result, row, folder, source_member, settings, log, files)
+    files["dicom_sr"] = _write_sr(task, result, row, folder, settings, log, files)
     record = _ok_record(task, result, row, settings, files)
     if corrected is not None:
         record["corrected"] = _correction_info(folder)
@@ -396,7 +396,6 @@ def _write_sr(
     result: MeasurementResult,
     row: dict[str, str],
     folder: Path,
-    member: Any,
     settings: TaskSettings,
     log: _TaskLog,
     files: dict[str, str | None],
@@ -419,8 +418,7 @@ def _write_sr(
     )
     try:
         with atomic_write(folder / MEASUREMENT_SR) as tmp:
-            write_measurement_sr(replace(m, series=info), _source_files(member), folder / seg, tmp,
-                                 context=context)  # fmt: skip
+            write_measurement_sr(replace(m, series=info), folder / seg, tmp, context=context)
     except Exception as exc:  # the SR is a by-product: the measurement stands
         log.line(f"DICOM SR not written: {type(exc).__name__}: {exc}")
         return None
