@@ -205,6 +205,12 @@ def test_measure_writes_sr_without_time_point_and_names_the_corrector(
     sr = hd.sr.srread(stored.dicom_sr_path)
     person = [c for c in sr.content.get_observer_contexts() if c.observer_type == codes.DCM.Person]
     assert [str(p.observer_identifying_attributes[0].value) for p in person] == ["Doe^Jane"]
+    corrected_seg = pydicom.dcmread(stored.dicom_seg_path, stop_before_pixels=True)
+    ref = sr.content.get_volumetric_roi_measurement_groups()[0].referenced_segment
+    assert ref.referenced_sop_instance_uid == corrected_seg.SOPInstanceUID
+    for path in (stored.dicom_sr_path, stored.dicom_seg_path):  # the corrected SEG's SR
+        assert path is not None and "corrected" in str(stored.dicom_seg_path)
+        assert not [line for line in _dciodvfy(path) if line.startswith("Error")]
     (m,) = load_measurements_from_sr(stored.dicom_sr_path)
     assert m.segmentation_source == "corrected"
     assert _cli([*argv, "--no-dicom-sr"]) == 0
