@@ -122,7 +122,8 @@ def _stages(folder: Path, out: Path) -> dict[str, Any]:
     timed("qc", lambda: render_qc_picture(result, out / "qc.png"))
     sr = _sr_writer()
     if sr is not None:
-        timed("sr", lambda: sr(result, files, out / "measurement_sr.dcm"))
+        timed("sr", lambda: sr(result.measurement, out / "segmentation_seg.dcm",
+                               out / "measurement_sr.dcm"))  # fmt: skip
     m = result.measurement
     return {
         **times,
@@ -141,19 +142,13 @@ def _write_nifti(labels: Any, path: Path) -> None:
     sitk.WriteImage(labels.to_sitk(), str(path), useCompression=True)
 
 
-def _sr_writer() -> Callable[[Any, list[str], Path], None] | None:
-    """The SR writer of the installed wallthick, if it has one."""
-    import importlib
-
-    for module, name in (("wallthick.io.sr", "write_measurement_sr"),
-                         ("wallthick.results", "write_measurement_sr")):  # fmt: skip
-        try:
-            fn = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if fn is not None:
-            return fn  # type: ignore[no-any-return]
-    return None
+def _sr_writer() -> Callable[[Any, Path, Path], None] | None:
+    """The SR writer of the installed wallthick (measurement, SEG, out), if it has one."""
+    try:
+        from wallthick.results.dicomsr import write_measurement_sr
+    except ImportError:
+        return None
+    return write_measurement_sr
 
 
 def _cli(folder: Path, out: Path) -> dict[str, Any]:

@@ -69,7 +69,9 @@ def test_labels_need_integers_and_measure_volume() -> None:
 
 def test_sitk_lps_from_nifti_convention(tmp_path) -> None:
     """A NIfTI written by ITK reloads with the same LPS geometry."""
-    vol = ImageVolume(np.arange(24, dtype=np.int16).reshape(2, 3, 4), (2, 1, 0.5), (5, 6, 7), _oblique(9))
+    vol = ImageVolume(
+        np.arange(24, dtype=np.int16).reshape(2, 3, 4), (2, 1, 0.5), (5, 6, 7), _oblique(9)
+    )
     path = str(tmp_path / "v.nii.gz")
     sitk.WriteImage(vol.to_sitk(), path)
     back = ImageVolume.from_sitk(sitk.ReadImage(path))

@@ -10,6 +10,7 @@ The verbs, in the order of a study::
     rows = wallthick.compare_measurements([baseline, follow_up])
     wallthick.run_batch("scans/", "results/")          # a tree of scans, in parallel
     wallthick.write_report("results/", "results/report.html")
+    measurements = wallthick.load_measurements_from_sr("results/")  # the DICOM SRs
 
 The core never imports napari or Qt; ``import wallthick`` works on a server
 with no display. The DICOM reader and its decoders, the batch runner and the
@@ -41,7 +42,7 @@ from wallthick.segment import segment_heart
 from wallthick.volume import Geometry, ImageVolume, LabelVolume
 
 if TYPE_CHECKING:  # pragma: no cover
-    from wallthick.batch import run_batch
+    from wallthick.batch import load_measurements_from_sr, run_batch
     from wallthick.io import load_image
     from wallthick.report import write_report
 
@@ -65,6 +66,7 @@ __all__ = [
     "__version__",
     "compare_measurements",
     "load_image",
+    "load_measurements_from_sr",
     "measure_wall_thickness",
     "run_batch",
     "segment_heart",
@@ -74,6 +76,7 @@ __all__ = [
 #: verbs whose layers are heavy to import, and the module defining each
 _LAZY = {
     "load_image": "wallthick.io",
+    "load_measurements_from_sr": "wallthick.batch",
     "run_batch": "wallthick.batch",
     "write_report": "wallthick.report",
 }

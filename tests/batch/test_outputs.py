@@ -92,13 +92,24 @@ def test_dicom_seg_references_the_source_images(tmp_path: Path) -> None:
     assert (myo.CodeValue, myo.CodingSchemeDesignator) == ("49848007", "SCT")
     import pydicom
 
-    source_uids = {str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in files}
+    headers = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
+    slab = [  # the images of slices 3-8, where the labels are: the SEG's only frames
+        str(h.SOPInstanceUID)
+        for h in headers
+        if 3 <= int(round(img.world_to_index(np.asarray(h.ImagePositionPatient, float))[0])) <= 8
+    ]
     referenced = {
         str(i.ReferencedSOPInstanceUID)
         for s in seg.ReferencedSeriesSequence
         for i in s.ReferencedInstanceSequence
     }
-    assert referenced == source_uids
+    assert len(slab) == 6 and referenced == set(slab)
+    positions = {
+        tuple(f.PlanePositionSequence[0].ImagePositionPatient)
+        for f in seg.PerFrameFunctionalGroupsSequence
+    }
+    assert len(positions) == 6  # no empty frame
+    assert (seg.Rows, seg.Columns) == (40, 40)  # pixel-aligned with the CT images
     volume = seg.get_volume(combine_segments=True)
     assert int((volume.array == Label.LV_MYOCARDIUM).sum()) == int(
         (lab == Label.LV_MYOCARDIUM).sum()

@@ -14,9 +14,9 @@ import pytest
 import SimpleITK as sitk
 
 from wallthick.batch import BatchOptions, run_batch
-from wallthick.batch.outputs import RECORD_NAME
 from wallthick.io import write_dicom_series
 from wallthick.labels import Label
+from wallthick.results import RECORD_NAME
 from wallthick.volume import LabelVolume
 
 pytestmark = pytest.mark.slow

@@ -2,8 +2,9 @@
 
 Public API: :func:`run_batch` (discover, measure in parallel or on a dask
 cluster, resume), :func:`measure_to_folder` (one series or volume file),
-:func:`series_output_dir` and :func:`load_results` (re-exported from
-:mod:`wallthick.results`, the results folder contract, see ``docs/output_schema.md``).
+:func:`series_output_dir`, :func:`load_results` and :func:`load_measurements_from_sr`
+(re-exported from :mod:`wallthick.results`, the results folder contract, see
+``docs/output_schema.md``).
 """
 
 from wallthick.batch.plan import SkippedSeries
@@ -19,6 +20,7 @@ from wallthick.results import (
     OUTPUT_SCHEMA_VERSION,
     SKIPPED_NAME,
     StoredResult,
+    load_measurements_from_sr,
     load_results,
     series_output_dir,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "SeriesOutcome",
     "SkippedSeries",
     "StoredResult",
+    "load_measurements_from_sr",
     "load_results",
     "measure_to_folder",
     "run_batch",

@@ -18,7 +18,7 @@ from wallthick.io import SeriesDescriptor, find_phase_groups, is_ct_image_series
 from wallthick.measure.result import SeriesInfo
 from wallthick.results import series_keys, source_folder
 
-__all__ = ["SkippedSeries", "plan_tasks"]
+__all__ = ["SkippedSeries", "plan_tasks", "with_time_points"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,30 @@ def plan_tasks(
         tasks.append(replace(task, refusal=f"{where}: {desc.skip_reason}"))
     tasks.sort(key=lambda t: t.key)
     return tasks, skipped
+
+
+def with_time_points(tasks: Sequence[SeriesTask]) -> list[SeriesTask]:
+    """``tasks`` with each one's time point: the order of its study among its
+    patient's studies (1 = baseline), by study date and time.
+
+    A task keeps time point 0 (unknown) when it has no patient ID, or when a
+    study of its patient has no study date: the order would be a guess.
+    """
+    by_patient: dict[str, list[SeriesTask]] = {}
+    for task in tasks:
+        if task.info.patient_id:
+            by_patient.setdefault(task.info.patient_id, []).append(task)
+    order: dict[str, int] = {}
+    for group in by_patient.values():
+        if any(not t.info.study_date for t in group):
+            continue
+        studies = sorted(
+            {(t.info.study_date, t.info.study_time, t.info.study_instance_uid) for t in group}
+        )
+        rank = {study: i + 1 for i, study in enumerate(studies)}
+        for t in group:
+            order[t.key] = rank[(t.info.study_date, t.info.study_time, t.info.study_instance_uid)]
+    return [replace(t, time_point=order.get(t.key, 0)) for t in tasks]
 
 
 def _info(desc: SeriesDescriptor) -> SeriesInfo:

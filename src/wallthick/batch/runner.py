@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from wallthick.batch.executors import run_tasks
 from wallthick.batch.lock import output_lock
-from wallthick.batch.plan import SkippedSeries, plan_tasks
+from wallthick.batch.plan import SkippedSeries, plan_tasks, with_time_points
 from wallthick.batch.series import (
     SeriesTask,
     TaskSettings,
@@ -82,6 +82,8 @@ class BatchOptions:
         Allow patient IDs and input paths in logs.
     write_dicom_seg, write_qc : bool
         Write ``segmentation_seg.dcm`` / ``qc.png`` for each series.
+    write_dicom_sr : bool
+        Write ``measurement_sr.dcm`` (DICOM SR, TID 1500) beside the SEG.
     segmenter_options : mapping
         Keyword options of the segmenter (e.g. ``{"lv_seed_mm": [x, y, z]}``).
     labels : path, optional
@@ -109,6 +111,7 @@ class BatchOptions:
     scheduler: str | None = None
     show_phi: bool = False
     write_dicom_seg: bool = True
+    write_dicom_sr: bool = True
     write_qc: bool = True
     segmenter_options: Mapping[str, Any] = field(default_factory=dict)
     labels: str | None = None
@@ -151,6 +154,7 @@ class BatchOptions:
             segmenter="labelmap" if self.supplies_labels else self.segmenter,
             show_phi=self.show_phi,
             write_dicom_seg=self.write_dicom_seg,
+            write_dicom_sr=self.write_dicom_sr,
             write_qc=self.write_qc,
             segmenter_options=dict(self.segmenter_options),
             label_mapping=self.label_mapping,
@@ -252,6 +256,7 @@ def run_batch(
     descriptors = list(found)
     rejected = list(found.rejected)
     tasks, skipped = plan_tasks(descriptors)
+    tasks = with_time_points(tasks)
     logger.info(
         "%d series found: %d to measure, %d skipped", len(descriptors), len(tasks), len(skipped)
     )

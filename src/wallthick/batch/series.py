@@ -37,6 +37,7 @@ from wallthick.results import (
     CORRECTED_NIFTI,
     CORRECTED_SEG,
     LOG_NAME,
+    MEASUREMENT_SR,
     QC_PNG,
     RECORD_NAME,
     SEGMENTATION_NIFTI,
@@ -93,6 +94,9 @@ class SeriesTask:
         Why this CT series cannot be loaded (discovery found it broken: no
         pixel data, unusable geometry, too few slices); the task then fails
         with this reason, so the series still has its row.
+    time_point : int
+        Order of this study among the patient's studies in the batch (1 =
+        baseline), for the DICOM SR; 0 when unknown.
     """
 
     key: str
@@ -103,6 +107,7 @@ class SeriesTask:
     secrets: tuple[str, ...] = ()
     labels: TaskLabels | None = None
     refusal: str | None = None
+    time_point: int = 0
 
     @property
     def label(self) -> str:
@@ -117,6 +122,7 @@ class TaskSettings:
     segmenter: str = "classical"
     show_phi: bool = False
     write_dicom_seg: bool = True
+    write_dicom_sr: bool = True
     write_qc: bool = True
     segmenter_options: Mapping[str, Any] = field(default_factory=dict)
     label_mapping: Mapping[Any, Any] | str = "wallthick"
@@ -243,6 +249,7 @@ def _measure_and_write(
     folder.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(folder)
     files = _write_artefacts(result, folder, source_member, settings, log, corrected is not None)
+    files["dicom_sr"] = _write_sr(task, result, row, folder, settings, log, files)
     record = _ok_record(task, result, row, settings, files)
     if corrected is not None:
         record = replace(record, corrected=_correction_info(folder))
@@ -391,6 +398,46 @@ def _write_artefacts(
         render_qc_picture(result, folder / QC_PNG)
         files["qc_png"] = QC_PNG
     return files
+
+
+def _write_sr(
+    task: SeriesTask,
+    result: MeasurementResult,
+    row: dict[str, str],
+    folder: Path,
+    settings: TaskSettings,
+    log: _TaskLog,
+    files: dict[str, str | None],
+) -> str | None:
+    """Write the DICOM SR beside the SEG it references; its name, or None."""
+    with contextlib.suppress(FileNotFoundError):  # never leave an SR of an earlier run
+        (folder / MEASUREMENT_SR).unlink()
+    if not settings.write_dicom_sr:
+        return None
+    seg = files.get("dicom_seg")
+    if not seg:
+        log.line("DICOM SR not written: it references the DICOM SEG, which was not written")
+        return None
+    from wallthick.results.dicomsr import SRContext, write_measurement_sr
+
+    m = result.measurement
+    info = replace(m.series, **{k: row[k] for k in SERIES_COLUMNS if not getattr(m.series, k)})
+    context = SRContext(
+        task.time_point, _analyst(folder) if files.get("segmentation_corrected") else ""
+    )
+    try:
+        with atomic_write(folder / MEASUREMENT_SR) as tmp:
+            write_measurement_sr(replace(m, series=info), folder / seg, tmp, context=context)
+    except Exception as exc:  # the SR is a by-product: the measurement stands
+        log.line(f"DICOM SR not written: {type(exc).__name__}: {exc}")
+        return None
+    return MEASUREMENT_SR
+
+
+def _analyst(folder: Path) -> str:
+    """Who corrected the segmentation (``analyst`` of its provenance), if recorded."""
+    provenance = _correction_info(folder).get("provenance") or {}
+    return str(provenance.get("analyst", "") or "") if isinstance(provenance, dict) else ""
 
 
 def _write_seg(

@@ -70,6 +70,7 @@ def measure_options(args: argparse.Namespace) -> dict[str, Any]:
         "segmenter": args.segmenter,
         "show_phi": args.show_phi,
         "write_dicom_seg": not args.no_dicom_seg,
+        "write_dicom_sr": not args.no_dicom_sr,
         "write_qc": not args.no_qc,
         "segmenter_options": dict(args.segmenter_option or ()),
         "label_mapping": args.label_mapping,
@@ -153,6 +154,11 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         help="allow patient IDs and input paths in logs and the summary",
     )
     parser.add_argument("--no-dicom-seg", action="store_true", help="do not write DICOM SEG files")
+    parser.add_argument(
+        "--no-dicom-sr",
+        action="store_true",
+        help="do not write DICOM SR measurement reports (TID 1500; written beside the SEG)",
+    )
     parser.add_argument("--no-qc", action="store_true", help="do not draw QC pictures")
 
 

@@ -1,8 +1,9 @@
 """``wallthick compare``: flag real pre/post changes of septal and posterior thickness.
 
-One input (a ``measurements.csv`` or a results folder): every group's baseline
-is paired with each later study. Two inputs (CSV or ``measurement.json``
-files): the first is the baseline, the second the follow-up.
+One input (a ``measurements.csv``, a results folder, or a folder of wallthick
+DICOM SRs): every group's baseline is paired with each later study. Two inputs
+(CSV, ``measurement.json`` or DICOM SR files): the first is the baseline, the
+second the follow-up. A folder without ``measurements.csv`` is read as DICOM SRs.
 Exit code 0 when every pair was compared, 1 when some could not be (each has
 its reason in the output), 2 on usage errors.
 """
@@ -33,6 +34,7 @@ from wallthick.report.tables import (
     write_comparison_csv,
     write_segment_comparison_csv,
 )
+from wallthick.results import CSV_NAME
 
 __all__ = ["add_parser", "run"]
 
@@ -73,8 +75,8 @@ def add_parser(subparsers: Any) -> None:
         nargs="+",
         type=Path,
         metavar="MEASUREMENTS",
-        help="measurements.csv or results folder; or two files (baseline, follow-up): "
-        "CSV tables or measurement.json records",
+        help="measurements.csv, results folder or folder of wallthick DICOM SRs; or two "
+        "files (baseline, follow-up): CSV tables, measurement.json records or DICOM SRs",
     )
     p.add_argument("--out", "-o", type=Path, required=True, help="comparison CSV to write")
     p.add_argument(
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        tables = [read_measurements(p) for p in inputs]
+        tables = [_read_table(p) for p in inputs]
         if len(tables) == 1:
             rows = compare_measurements(
                 tables[0],
@@ -161,6 +163,16 @@ def run(args: argparse.Namespace) -> int:
     print(_summary(rows, args.out))
     print(_segment_summary(segments, segments_out))
     return 0 if all(r.compared for r in rows) else 1
+
+
+def _read_table(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV/JSON/results folder, or of the wallthick DICOM SRs ``path`` holds."""
+    is_sr = path.suffix.lower() == ".dcm" or (path.is_dir() and not (path / CSV_NAME).is_file())
+    if not is_sr:
+        return read_measurements(path)
+    from wallthick.batch import load_measurements_from_sr
+
+    return [m.to_row() for m in load_measurements_from_sr(path)]
 
 
 def _segment_summary(segments: list[SegmentChange], out: Path) -> str:

@@ -276,6 +276,8 @@ def _template(
         ds.TriggerTime = _ds(float(fields["TriggerTime"]))
     ds.PositionReferenceIndicator = ""
     ds.PatientPosition = "HFS"
+    # an unpaired body part: Laterality (0020,0060, Type 2C) is then rightly absent
+    ds.BodyPartExamined = "HEART"
     ds.KVP = "120"
     ds.AcquisitionNumber = "1"
     ds.ImageOrientationPatient = [_ds(v) for v in (*image.direction[:, 2], *image.direction[:, 1])]

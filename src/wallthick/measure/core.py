@@ -88,14 +88,9 @@ def measure_labels(
     _check_arguments(labels, image, segmentation_source)
     opts = options or MeasureOptions()
     series = series or _series_from(image, labels)
-<<<<<<< HEAD
-    an = analyse_wall(labels, image, opts)
+    an = analyse_wall(labels, _edge_image(labels, image), opts)
     seg_regions = {s: _region_value(an, (s,), opts) for s in AHA_SEGMENTS}
     stats = tuple(_segment_stats(an, s, seg_regions[s]) for s in AHA_SEGMENTS)
-=======
-    an = analyse_wall(labels, _edge_image(labels, image), opts)
-    stats = tuple(_segment_stats(an, s, opts) for s in AHA_SEGMENTS)
->>>>>>> seg-hf
     septal = _region_value(an, SEPTAL_SEGMENTS, opts)
     posterior = _region_value(an, POSTERIOR_SEGMENTS, opts)
     cavity_ml, myo_ml = _refined_volumes_ml(an.crop, an.prof, an.seg > 0)

@@ -32,6 +32,7 @@ from wallthick.results.correction import (
     write_correction,
 )
 from wallthick.results.dicomseg import write_dicom_seg as write_seg
+from wallthick.results.dicomsr import load_measurements_from_sr, write_measurement_sr
 from wallthick.results.folders import find_series_folder, image_series_key
 from wallthick.results.labelmaps import read_labels, write_labels
 from wallthick.results.layout import (
@@ -41,6 +42,7 @@ from wallthick.results.layout import (
     CSV_NAME,
     LOG_NAME,
     MANIFEST_NAME,
+    MEASUREMENT_SR,
     OUTPUT_SCHEMA_VERSION,
     QC_PNG,
     RECORD_NAME,
@@ -81,21 +83,22 @@ __all__ = [
     "CSV_NAME",
     "LOG_NAME",
     "MANIFEST_NAME",
+    "MEASUREMENT_SR",
     "OUTPUT_SCHEMA_VERSION",
     "PROVENANCE_SCHEMA_VERSION",
     "QC_PNG",
     "RECORD_NAME",
     "REJECTED_NAME",
+    "RecordError",
     "SEGMENTATION_NIFTI",
     "SEGMENTATION_SEG",
     "SERIES_COLUMNS",
     "SKIPPED_COLUMNS",
     "SKIPPED_NAME",
-    "TMP_PREFIX",
-    "RecordError",
     "SavedCorrection",
     "SeriesRecord",
     "StoredResult",
+    "TMP_PREFIX",
     "analyst_name",
     "atomic_write",
     "atomic_write_bytes",
@@ -108,6 +111,7 @@ __all__ = [
     "image_series_key",
     "label_changes",
     "label_name",
+    "load_measurements_from_sr",
     "load_results",
     "read_labels",
     "read_provenance",
@@ -122,6 +126,7 @@ __all__ = [
     "write_correction",
     "write_csv",
     "write_labels",
+    "write_measurement_sr",
     "write_record",
     "write_seg",
 ]

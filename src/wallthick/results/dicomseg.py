@@ -16,7 +16,11 @@ No.   label                       category            type
 Segment numbers equal :class:`wallthick.labels.Label` values. The labels are
 passed to highdicom as a :class:`highdicom.Volume`, so the SEG frames carry
 their own plane positions: it stays correct even when the loader resampled the
-series (gantry tilt, uneven spacing).
+series (gantry tilt, uneven spacing). Frames are written only where a segment
+is present: the volume is cut to the slab of slices holding labels (full
+in-plane size, so the frames stay pixel-aligned with the CT images, which
+viewers such as OHIF expect), and only the CT images within that slab are
+referenced as its source images.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from wallthick._version import __version__
 
@@ -119,18 +124,50 @@ def write_dicom_seg(
         for lab in numbers
     ]
     array = np.where(labels.array <= max(numbers, default=0), labels.array, 0).astype(np.uint8)
+    slab = _labelled_slab(array)
+    origin = labels.index_to_world((slab.start, 0, 0))
+    affine = labels.affine.copy()
+    affine[:3, 3] = origin
     volume = hd.Volume(
-        array,
-        labels.affine,
+        np.ascontiguousarray(array[slab]),
+        affine,
         coordinate_system="PATIENT",
         frame_of_reference_uid=frame_uid,
     )
+    sources = _sources_in_slab(sources, labels, slab)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # highdicom's checks of the (untrusted) source tags
         seg = _segmentation(sources, volume, descriptions, corrected)
     for w in caught[:10]:
         logger.debug("highdicom: %s", w.message)
     seg.save_as(Path(out_path))
+
+
+def _labelled_slab(array: npt.NDArray[np.uint8]) -> slice:
+    """The slices (array axis 0) holding any label: the SEG has no frame elsewhere."""
+    planes = np.flatnonzero(array.reshape(array.shape[0], -1).any(axis=1))
+    if planes.size == 0:
+        return slice(0, array.shape[0])
+    return slice(int(planes[0]), int(planes[-1]) + 1)
+
+
+def _sources_in_slab(sources: list[Any], labels: LabelVolume, slab: slice) -> list[Any]:
+    """The source images whose plane lies within the labelled slab (half a slice
+    either side): those the SEG's frames derive from. All of them when the
+    positions cannot be read or none falls inside (e.g. a resampled grid)."""
+    normal = labels.direction[:, 0]
+    lo = float(labels.index_to_world((slab.start - 0.5, 0, 0)) @ normal)
+    hi = float(labels.index_to_world((slab.stop - 0.5, 0, 0)) @ normal)
+    lo, hi = min(lo, hi), max(lo, hi)
+    kept = []
+    for ds in sources:
+        try:
+            depth = float(np.asarray(ds.ImagePositionPatient, dtype=float) @ normal)
+        except (AttributeError, TypeError, ValueError):
+            return sources
+        if lo <= depth <= hi:
+            kept.append(ds)
+    return kept or sources
 
 
 def _segmentation(sources: list[Any], volume: Any, descriptions: list[Any], corrected: bool) -> Any:

@@ -11,6 +11,7 @@ Layout (see ``docs/output_schema.md``, a public contract)::
         measurement.json        the completed record (written last)
         segmentation.nii.gz     automatic labels (wallthick.labels.Label values)
         segmentation_seg.dcm    the same labels as DICOM SEG
+        measurement_sr.dcm      the numbers as DICOM SR (TID 1500), referencing the SEG
         segmentation_corrected.nii.gz, correction_provenance.json
                                 an analyst's correction and who made it
         qc.png                  QC picture
@@ -42,6 +43,7 @@ __all__ = [
     "FOLDER_PREFIX",
     "LOG_NAME",
     "MANIFEST_NAME",
+    "MEASUREMENT_SR",
     "OUTPUT_SCHEMA_VERSION",
     "QC_PNG",
     "RECORD_NAME",
@@ -70,6 +72,7 @@ SEGMENTATION_SEG = "segmentation_seg.dcm"
 CORRECTED_NIFTI = "segmentation_corrected.nii.gz"
 CORRECTED_SEG = "segmentation_corrected_seg.dcm"
 CORRECTION_PROVENANCE = "correction_provenance.json"
+MEASUREMENT_SR = "measurement_sr.dcm"
 QC_PNG = "qc.png"
 LOG_NAME = "log.txt"
 FOLDER_PREFIX = "series-"

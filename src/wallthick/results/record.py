@@ -23,6 +23,7 @@ from wallthick.results.layout import (
     CORRECTED_SEG,
     FOLDER_PREFIX,
     LOG_NAME,
+    MEASUREMENT_SR,
     OUTPUT_SCHEMA_VERSION,
     QC_PNG,
     RECORD_NAME,
@@ -294,6 +295,11 @@ class StoredResult:
         """The DICOM SEG of the labels that were measured, if written."""
         name = CORRECTED_SEG if self.row.get("segmentation_source") == "corrected" else None
         return (self._file(name) if name else None) or self._file(SEGMENTATION_SEG)
+
+    @property
+    def dicom_sr_path(self) -> Path | None:
+        """The DICOM SR (TID 1500) of the measurement, if written."""
+        return self._file(MEASUREMENT_SR)
 
     @property
     def qc_png_path(self) -> Path | None:
