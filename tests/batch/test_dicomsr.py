@@ -96,7 +96,7 @@ def test_batch_writes_an_sr_per_series_equal_to_the_csv(
     assert len(rows) == 2
     for row in rows:
         stored = sr_run.results[row["series_instance_uid"]]
-        assert stored.record["files"]["dicom_sr"] == MEASUREMENT_SR
+        assert stored.record.files["dicom_sr"] == MEASUREMENT_SR
         (m,) = load_measurements_from_sr(stored.dicom_sr_path)
         back = m.to_row()
         for wall in ("septal_thickness_mm", "posterior_wall_thickness_mm"):
@@ -215,7 +215,7 @@ def test_measure_writes_sr_without_time_point_and_names_the_corrector(
     assert m.segmentation_source == "corrected"
     assert _cli([*argv, "--no-dicom-sr"]) == 0
     (stored,) = load_results(out)
-    assert stored.dicom_sr_path is None and stored.record["files"]["dicom_sr"] is None
+    assert stored.dicom_sr_path is None and stored.record.files["dicom_sr"] is None
 
 
 # -- honest missing values -----------------------------------------------------------
