@@ -250,7 +250,7 @@ def _template(
     ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
     ds.SOPClassUID = CTImageStorage
     ds.Modality = "CT"
-    ds.PatientName = fields.get("PatientName", "Anonymous")
+    ds.PatientName = fields.get("PatientName", "Anonymous^")  # family name only (PS3.5 6.2.1.2)
     ds.PatientID = fields.get("PatientID", "ANONYMOUS")
     ds.PatientBirthDate = fields.get("PatientBirthDate", "")
     ds.PatientSex = fields.get("PatientSex", "")
