@@ -74,6 +74,7 @@ def test_ordinary_streaks_are_suppressed(clean, load_script):
     assert m.status == "ok" and m.qc_flags == ()
     assert max(_moved_mm(m, clean[1].measurement)) <= STREAKS_MM
     assert r.labels.metadata["metal"]["n_streaking_leads"] == 1
+    assert m.details["metal"]["n_streaks"] > 0  # in the record, for QC and review
     assert r.image is painted  # pictures show the image as it was acquired
     # segment_heart + measure_labels on the raw image refines on the same corrected image
     again = measure_labels(r.labels, painted).measurement
@@ -93,3 +94,4 @@ def test_shock_coil_streaks_are_suppressed_or_refused(clean, load_script):
 def test_clean_scan_has_no_streaking_lead(clean):
     _, result = clean
     assert result.labels.metadata["metal"]["n_streaking_leads"] == 0
+    assert "metal" not in result.measurement.details

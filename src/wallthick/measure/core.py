@@ -116,6 +116,8 @@ def measure_labels(
     details["segment_uncertainty_parts"] = {s: r.uncertainty_parts for s, r in seg_regions.items()}
     details.update(_details(an.crop, an.prof, an.refs, an.frame))
     details["border_contact_mm2"] = round(border_contact_mm2(an.crop, labels.shape), 1)
+    if (labels.metadata.get("metal") or {}).get("n_streaking_leads"):
+        details["metal"] = dict(labels.metadata["metal"])  # streaks were suppressed
     measurement = Measurement(
         septal_thickness_mm=septal.thickness_mm,
         septal_uncertainty_mm=septal.uncertainty_mm,
