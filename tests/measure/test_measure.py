@@ -73,6 +73,29 @@ def test_result_contract(result, lv):
     assert np.median(lengths) == pytest.approx(lv.septal_mm, abs=0.6)
 
 
+def test_maps_on_the_lv_box_expand_to_the_whole_grid(result, lv):
+    """The maps are kept on the LV crop's box; the whole-grid maps hold every
+    myocardial voxel's value and nothing outside the myocardium."""
+    assert result.box_thickness_mm.shape != lv.labels.shape  # a real crop
+    myo = lv.labels.array == Label.LV_MYOCARDIUM
+    assert myo[result.box].sum() == myo.sum()  # every myocardial voxel in the box
+    full = result.thickness_mm
+    assert full.shape == lv.labels.shape and full.dtype == np.float32
+    np.testing.assert_array_equal(full[result.box], result.box_thickness_mm)
+    assert np.isnan(full[~myo]).all() and np.isfinite(full[myo]).mean() > 0.9
+    assert result.aha_segments[~myo].max() == 0
+    assert result.aha_segments[myo].min() >= 0 and result.aha_segments[myo].max() == 17
+
+
+def test_maps_outside_the_label_grid_are_refused(result):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="must be one 3-D box of the label grid"):
+        replace(result, box_start=tuple(n - 1 for n in result.labels.shape))
+    with pytest.raises(ValueError, match="must be one 3-D box of the label grid"):
+        replace(result, box_segments=result.box_segments[:-1])
+
+
 def test_weak_rv_contrast_widens_septal_uncertainty(lv, result):
     weak = analytic_lv(
         **COARSE, psf_fwhm_mm=1.0, noise_hu=15.0, seed=7, hu=(420.0, 120.0, 150.0, -90.0)
