@@ -174,12 +174,16 @@ def _errors(rows: list[dict[str, Any]], wall: str) -> tuple[np.ndarray, np.ndarr
     return err, unc
 
 
+def _header(*columns: str) -> list[str]:
+    """A markdown table header."""
+    return ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+
+
 def coverage_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = [
-        "| subgroup | wall | n studies | n with value | MAE (mm) | bias (mm) | max abs (mm) "
-        "| frac <= 1u | frac <= 2u | max abs/u | mean u (mm) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    lines = _header(
+        "subgroup", "wall", "n studies", "n with value", "MAE (mm)", "bias (mm)",
+        "max abs (mm)", "frac <= 1u", "frac <= 2u", "max abs/u", "mean u (mm)",
+    )  # fmt: skip
     for group in SUBGROUPS:
         sub = [r for r in rows if group == "all" or r.get(group)]
         for wall, _ in WALLS:
@@ -193,6 +197,33 @@ def coverage_table(rows: list[dict[str, Any]]) -> list[str]:
                 f"{np.mean(err):+.2f} | {np.max(np.abs(err)):.2f} | {np.mean(z <= 1):.2f} | "
                 f"{np.mean(z <= 2):.2f} | {np.nanmax(z):.1f} | {np.nanmean(unc):.2f} |"
             )
+    return lines
+
+
+def study_table(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per study: what it is and its errors (error / u)."""
+    lines = _header(
+        "seed", "kind", "leads (streaks)", "LV / RV-myo (HU)", "pixel x slice (mm)",
+        "subgroups", "septal err (u)", "posterior err (u)", "QC",
+    )  # fmt: skip
+    for r in rows:
+        if r["kind"] == "crashed":
+            lines.append(f"| {r['seed']} | crashed | | | | | | | {r['error'][:60]} |")
+            continue
+        cells = []
+        for wall, _ in WALLS:
+            v, u = r.get(wall), r.get(wall + "_unc")
+            cells.append(
+                "-" if v is None else f"{v - r[wall + '_truth']:+.2f} ({u or math.nan:.2f})"
+            )
+        leads = f"{'+'.join(r['leads'])} ({r['streaks']})" if r["leads"] else "-"
+        qc = "error" if "error" in r else (";".join(r["qc_flags"]) or "passed")
+        groups = ", ".join(g for g in SUBGROUPS[1:] if r.get(g)) or "-"
+        lines.append(
+            f"| {r['seed']} | {r['kind']} | {leads} | {r['lv_blood_hu']:.0f} / "
+            f"{r['rv_above_myo_hu']:.0f} | {r['pixel_mm']:.2f} x {r['slice_mm']:g} | {groups} "
+            f"| {cells[0]} | {cells[1]} | {qc} |"
+        )
     return lines
 
 
@@ -216,7 +247,12 @@ def summarise(rows: list[dict[str, Any]]) -> str:
         for wall, _ in WALLS
         if r.get(wall) is not None and abs(r[wall] - r[wall + "_truth"]) > 0.6
     ]
-    lines.append(f"\nErrors > 0.6 mm: {len(big)}")
+    covered = sum(abs(r[w] - r[w + "_truth"]) <= 3 * (r[w + "_unc"] or math.nan) for r, w in big)
+    in_ok = sum(not r["qc_flags"] for r, _ in big)
+    lines.append(
+        f"\nErrors > 0.6 mm: {len(big)} ({covered} covered by 3 u; {in_ok} in series that "
+        "passed QC)"
+    )
     for r, wall in big:
         err, unc = r[wall] - r[wall + "_truth"], r[wall + "_unc"] or math.nan
         groups = ",".join(g for g in SUBGROUPS[1:] if r.get(g)) or "-"
@@ -239,6 +275,7 @@ def summarise(rows: list[dict[str, Any]]) -> str:
                 f"- seed {r['seed']}: true ED {r['ed_phase']:g} %, chosen "
                 f"{r.get('chosen_phase', '-')} %, right={r.get('ed_correct')}"
             )
+    lines += ["\nPer study:\n", *study_table(rows)]
     seconds = [r["seconds"]["generate"] + r["seconds"]["pipeline"] for r in rows]
     lines.append(
         f"\nTime: {sum(seconds) / 60:.0f} min in all, median {np.median(seconds):.0f} s a study"

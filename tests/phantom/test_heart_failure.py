@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -245,4 +247,33 @@ def test_cohort_with_one_subject_of_each_kind(tmp_path: Path) -> None:
     assert "hf_subjects" in manifest["cohort"]
     assert not {"population", "hf_subjects"} & set(
         write_cohort(CohortSpec(n_patients=0, multiphase_patients=0), tmp_path / "d")["cohort"]
+    )
+
+
+def test_validation_summary_scores_coverage_and_end_diastole(
+    load_script: Callable[[str], ModuleType],
+) -> None:
+    validate = load_script("validate_hf")
+
+    def row(seed: int, err: float, u: float, **extra: object) -> dict[str, object]:
+        return {"seed": seed, "kind": "single", "leads": ["rv"], "streaks": "ordinary",
+                "lv_blood_hu": 250.0, "rv_above_myo_hu": 60.0, "pixel_mm": 0.8,
+                "slice_mm": 1.0, "lead": True, "dilated": False, "weak_rv": True,
+                "slices_ge_2mm": False, "qc_flags": [], "septal": 9.0 + err,
+                "septal_truth": 9.0, "septal_unc": u, "posterior": 8.0,
+                "posterior_truth": 8.0, "posterior_unc": u,
+                "seconds": {"generate": 1.0, "pipeline": 1.0}, **extra}  # fmt: skip
+
+    rows = [row(1, 0.1, 0.2), row(2, -0.3, 0.2), row(3, 0.9, 0.2, qc_flags=["long_axis"])]
+    rows.append(row(4, 0.0, 0.5, kind="ten_phase", ed_phase=95.0, chosen_phase=85.0,
+                    ed_correct=False))  # fmt: skip
+    text = validate.summarise(rows)
+    # septal |err|/u = 0.5, 1.5, 4.5, 0: two of four within 1 u, three within 2 u
+    assert "| all | septal | 4 | 4 | 0.33 | +0.17 | 0.90 | 0.50 | 0.75 | 4.5 | 0.28 |" in text
+    assert "Passed QC: 3/4" in text and "Errors > 0.6 mm: 1 (0 covered by 3 u" in text
+    assert "end-diastole right in 0/1" in text
+    spec = random_hf_spec(5000)
+    assert (
+        validate.subgroups(spec, 307.0)["dilated"]
+        and not validate.subgroups(spec, 100.0)["dilated"]
     )
