@@ -59,7 +59,7 @@ def changed_segments_text(marks: Mapping[int, str]) -> str:
     >>> changed_segments_text({})
     'no segment beyond error'
     """
-    parts = []
+    parts: list[str] = []
     for flag in ("thickened", "thinned"):
         segs = sorted(s for s, f in marks.items() if f == flag)
         if segs:
