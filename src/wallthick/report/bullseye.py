@@ -19,7 +19,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.patches import Circle, Wedge
 
-__all__ = ["draw_bullseye", "segment_geometry"]
+__all__ = ["changed_segments_text", "draw_bullseye", "segment_geometry"]
 
 # Ring radii (apex cap, apical, mid, basal outer edges).
 _R_APEX, _R_APICAL, _R_MID, _R_BASAL = 1.0, 2.0, 3.0, 4.0
@@ -47,6 +47,25 @@ def segment_geometry(segment: int) -> tuple[float, float, float, float]:
         start = 45.0 + 90.0 * (segment - 13)
         return (_R_APEX, _R_APICAL, start, start + 90.0)
     raise ValueError(f"Argument 'segment' must be an AHA segment 1-17, got {segment}.")
+
+
+def changed_segments_text(marks: Mapping[int, str]) -> str:
+    """Which segments changed beyond error, for a change map's title.
+
+    Examples
+    --------
+    >>> changed_segments_text({9: "thickened", 8: "thickened", 12: "thinned"})
+    'thickened beyond error: 8, 9; thinned: 12'
+    >>> changed_segments_text({})
+    'no segment beyond error'
+    """
+    parts: list[str] = []
+    for flag in ("thickened", "thinned"):
+        segs = sorted(s for s, f in marks.items() if f == flag)
+        if segs:
+            name = f"{flag} beyond error" if not parts else flag
+            parts.append(f"{name}: " + ", ".join(str(s) for s in segs))
+    return "; ".join(parts) or "no segment beyond error"
 
 
 def draw_bullseye(

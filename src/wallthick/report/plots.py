@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 from wallthick.compare import WALLS, ComparisonRow
 from wallthick.measure.aha import AHA_SEGMENTS
 from wallthick.regional import SegmentChange
-from wallthick.report.bullseye import draw_bullseye
+from wallthick.report.bullseye import changed_segments_text, draw_bullseye
 
 __all__ = [
     "FLAG_COLORS",
@@ -105,9 +105,7 @@ def bullseye_figure(
         marks = flagged.get(pair, {})
         change_title = f"change {_scan_label(scan)}"
         if pair in flagged:
-            change_title += (
-                f"\n{len(marks)} segment(s) beyond error" if marks else "\nno segment beyond error"
-            )
+            change_title += "\n" + changed_segments_text(marks)
         elif segment_changes:
             change_title += "\nsegments not tested"
         draw_bullseye(
