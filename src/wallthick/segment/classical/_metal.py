@@ -213,9 +213,9 @@ def suppress_metal(
     """``image`` with the streaks of its device leads suppressed and their
     metal replaced by the surrounding tissue, and a report of what was done.
 
-    Without a lead the image is returned as it is (same object). The result
-    carries ``metadata[METAL_KEY]`` (the report) either way, so that it is not
-    processed twice.
+    Without a lead the voxels are left as they are (the same array, no copy).
+    The result carries ``metadata[METAL_KEY]`` (the report) either way, so that
+    it is not processed twice.
     """
     if not isinstance(image, ImageVolume):
         raise TypeError(f"Argument 'image' must be an ImageVolume, got {type(image).__name__}.")
