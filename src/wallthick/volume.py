@@ -196,9 +196,7 @@ class _GridVolume:
             raise ValueError(
                 f"Argument 'array' must have shape {geometry.shape}, got {array.shape}."
             )
-        return cls(
-            array, geometry.spacing_mm, geometry.origin_mm, geometry.direction, metadata or {}
-        )
+        return cls(array, geometry.spacing_mm, geometry.origin_mm, geometry.direction, metadata or {})
 
     # -- SimpleITK --------------------------------------------------------
     @classmethod
