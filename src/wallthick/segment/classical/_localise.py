@@ -222,20 +222,12 @@ def find_left_ventricle(
             c.levels.blood_hu,
             c.levels.myocardium_hu,
         )
-    good = [
-        c
-        for c in scored
-        if c.wrap_fraction >= opts.min_wrap_fraction
-        and opts.min_cavity_ml <= c.cavity_ml <= opts.max_cavity_ml
-        and c.levels.contrast_hu > max(4.0 * c.levels.noise_hu, 60.0)
-    ]
+    good = [c for c in scored if not _rejections(c, opts)]
     if not good:
-        best = max((c.wrap_fraction for c in scored), default=0.0)
         raise SegmentationError(
             "No left ventricle found: no bright blood pool wrapped in myocardium "
-            f"({len(scored)} candidate blood pools, best wrapped fraction {best:.2f} < "
-            f"{opts.min_wrap_fraction}). Is the heart in the field of view and is this a "
-            "contrast-enhanced CT?"
+            f"({len(scored)} candidate blood pools{_best_refused(scored, opts)}). "
+            "Is the heart in the field of view and is this a contrast-enhanced CT?"
         )
     good.sort(key=lambda c: -c.score)
     distinct: list[Candidate] = []
@@ -243,6 +235,29 @@ def find_left_ventricle(
         if not any(_same_pool(c.center_mm, d.center_mm, blood, geom) for d in distinct):
             distinct.append(c)
     return distinct, scored
+
+
+def _rejections(c: Candidate, opts: ClassicalOptions) -> list[str]:
+    """Why candidate ``c`` is not an LV (empty: it is acceptable)."""
+    why = []
+    if c.wrap_fraction < opts.min_wrap_fraction:
+        why.append(f"wrapped fraction {c.wrap_fraction:.2f} < {opts.min_wrap_fraction}")
+    if not opts.min_cavity_ml <= c.cavity_ml <= opts.max_cavity_ml:
+        why.append(
+            f"cavity {c.cavity_ml:.0f} ml outside {opts.min_cavity_ml:g}-{opts.max_cavity_ml:g} ml"
+        )
+    needed = max(4.0 * c.levels.noise_hu, 60.0)
+    if not c.levels.contrast_hu > needed:
+        why.append(f"blood-myocardium contrast {c.levels.contrast_hu:.0f} HU <= {needed:.0f} HU")
+    return why
+
+
+def _best_refused(scored: list[Candidate], opts: ClassicalOptions) -> str:
+    """The best-wrapped candidate and every test it failed, for the error message."""
+    if not scored:
+        return ""
+    best = max(scored, key=lambda c: c.wrap_fraction)
+    return "; the best wrapped one failed: " + ", ".join(_rejections(best, opts))
 
 
 def candidate_at(image: ImageVolume, point_mm: npt.ArrayLike, opts: ClassicalOptions) -> Candidate:
