@@ -46,17 +46,6 @@ WALLS = (("septal", "septal_thickness_mm"), ("posterior", "posterior_wall_thickn
 SUBGROUPS = ("all", "lead", "dilated", "weak_rv", "slices_ge_2mm")
 
 
-def _seeds(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            out.extend(range(int(a), int(b) + 1))
-        elif part:
-            out.append(int(part))
-    return out
-
-
 def subgroups(spec: PhantomSpec, cavity_ml: float) -> dict[str, bool]:
     """Subgroup membership (dilated: end-diastolic cavity >= 120 ml and EF <= 35 %)."""
     ef = spec.ejection_fraction
@@ -296,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.summarise:
         for path in args.summarise:
             rows += json.loads(Path(path).read_text(encoding="utf-8"))["studies"]
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from validate_phantom import _seeds  # the same seed-range syntax
+
     for seed in _seeds(args.seeds):
         try:
             rows.append(run_ten_phase(seed) if seed % 10 == 9 else run_single(seed))
